@@ -1,0 +1,13 @@
+"""Running on one machine: the demo and development."""
+
+from .base import *  # noqa: F403
+from .base import env
+
+DEBUG = env.bool("DJANGO_DEBUG", default=True)
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="local-only-not-secret-change-me")
+# The emulator by default: the shop runs with no internet and no Stripe account.
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="http://127.0.0.1:12111")
+if STRIPE_API_BASE:
+    STRIPE_API_HOST = STRIPE_API_BASE
+STRIPE_TEST_SECRET_KEY = env.str("STRIPE_TEST_SECRET_KEY", default="sk_test_emulator")
+STRIPE_TEST_PUBLIC_KEY = env.str("STRIPE_TEST_PUBLIC_KEY", default="pk_test_emulator")

@@ -1,0 +1,22 @@
+"""The test suite: SQLite and no broker server unless DATABASE_URL / REDIS_URL
+say otherwise (CI points them at PostgreSQL and Redis)."""
+
+from .base import *  # noqa: F403
+from .base import env
+
+DEBUG = False
+SECRET_KEY = "test-only-not-secret"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Each test points the SDK at its own emulator (see tests/conftest.py).
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="http://127.0.0.1:12111")
+STRIPE_API_HOST = STRIPE_API_BASE
+STRIPE_TEST_SECRET_KEY = "sk_test_emulator"
+STRIPE_TEST_PUBLIC_KEY = "pk_test_emulator"
+STRIPE_MAX_NETWORK_RETRIES = 2
+# Tasks run in-process at commit time unless a test starts a real worker.
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)

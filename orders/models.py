@@ -1,0 +1,119 @@
+"""Orders and their lines. Prices, VAT rates and currency are copied from the
+catalogue when the order is placed, so a later price change never alters it."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+
+
+class Order(models.Model):
+    class Status(models.TextChoices):
+        AWAITING_PAYMENT = "awaiting_payment", "Awaiting payment"
+        PAID = "paid", "Paid"
+        PAYMENT_FAILED = "payment_failed", "Payment failed"
+        CANCELLED = "cancelled", "Cancelled"
+        EXPIRED = "expired", "Expired"
+        PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
+        REFUNDED = "refunded", "Refunded"
+
+    # States in which the order still holds stock.
+    HOLDING_STOCK = {Status.AWAITING_PAYMENT}
+    # States the customer's status page stops polling at.
+    FINAL = {Status.PAID, Status.PAYMENT_FAILED, Status.CANCELLED, Status.EXPIRED,
+             Status.PARTIALLY_REFUNDED, Status.REFUNDED}
+
+    # Public, unguessable reference: used in links (status page, e-mails) so an
+    # order id in a URL never reveals how many orders the shop has.
+    reference = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="orders"
+    )
+    email = models.EmailField()
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.AWAITING_PAYMENT, db_index=True)
+    currency = models.CharField(max_length=3)
+    # Gross total (VAT included) in minor units: the sum of the lines.
+    total = models.PositiveIntegerField()
+
+    # Billing address, copied onto the invoice.
+    billing_name = models.CharField(max_length=200)
+    billing_company = models.CharField(max_length=200, blank=True)
+    billing_line1 = models.CharField("address", max_length=200)
+    billing_postal_code = models.CharField("postal code", max_length=20)
+    billing_city = models.CharField("city", max_length=100)
+    billing_country = models.CharField("country", max_length=2)
+    vat_id = models.CharField("VAT id", max_length=20, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    expires_at = models.DateTimeField(help_text="The stock reservation ends then if unpaid")
+    paid_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True, help_text="Cancelled, expired or failed at")
+
+    # Stripe references (the Checkout Session is created after the order).
+    stripe_checkout_session_id = models.CharField(max_length=255, blank=True, db_index=True)
+    stripe_payment_intent_id = models.CharField(max_length=255, blank=True, db_index=True)
+    amount_paid = models.PositiveIntegerField(default=0)
+    # The last thing that went wrong with paying, as the customer should read it.
+    payment_error = models.CharField(max_length=500, blank=True)
+    # Set when Stripe reports a payment that does not match the order (amount or
+    # currency): staff must look; the order is not marked paid.
+    needs_attention = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "created_at"])]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(total__gt=0), name="order_total_positive"),
+        ]
+
+    def __str__(self):
+        return self.number
+
+    @property
+    def number(self) -> str:
+        return f"ORD-{self.pk:06d}" if self.pk else "ORD-new"
+
+    def get_absolute_url(self):
+        return reverse("orders:detail", args=[self.reference])
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in self.FINAL
+
+    @property
+    def billing_address_lines(self) -> list[str]:
+        return [
+            line
+            for line in (
+                self.billing_company,
+                self.billing_line1,
+                f"{self.billing_postal_code} {self.billing_city}".strip(),
+                self.billing_country,
+            )
+            if line
+        ]
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey("shop.Product", null=True, on_delete=models.SET_NULL, related_name="+")
+    # Copied at placing time.
+    sku = models.CharField(max_length=40)
+    name = models.CharField(max_length=200)
+    unit_amount = models.PositiveIntegerField(help_text="Unit price in minor units, VAT included")
+    quantity = models.PositiveIntegerField()
+    vat_rate = models.DecimalField(max_digits=5, decimal_places=2)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(quantity__gt=0), name="orderline_quantity_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.quantity} x {self.name}"
+
+    @property
+    def total(self) -> int:
+        return self.unit_amount * self.quantity

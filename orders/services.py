@@ -1,0 +1,248 @@
+"""Writes on orders. Every state change runs in a transaction, locks the order
+row, checks the current state and does nothing when the change was already
+made, so a repeated webhook or a double click is harmless."""
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from shop.models import Product
+
+from .exceptions import InvalidQuantity, OrderError, OrderStateError, OutOfStock, PaymentMismatch
+from .models import Order, OrderLine
+
+logger = logging.getLogger(__name__)
+
+MAX_QUANTITY_PER_LINE = 99
+
+
+@dataclass(frozen=True)
+class CartItem:
+    product_id: int
+    quantity: int
+
+
+@dataclass(frozen=True)
+class BillingDetails:
+    name: str
+    line1: str
+    postal_code: str
+    city: str
+    country: str
+    company: str = ""
+    vat_id: str = ""
+
+
+def validate_quantity(raw) -> int:
+    """A quantity typed by a customer: a whole number from 1 to 99."""
+    try:
+        quantity = int(str(raw).strip())
+    except (TypeError, ValueError):
+        raise InvalidQuantity("Quantity must be a whole number.") from None
+    if quantity < 1:
+        raise InvalidQuantity("Quantity must be at least 1.")
+    if quantity > MAX_QUANTITY_PER_LINE:
+        raise InvalidQuantity(f"You can order at most {MAX_QUANTITY_PER_LINE} of one product.")
+    return quantity
+
+
+def order_place(
+    *, items: Sequence[CartItem], email: str, billing: BillingDetails, customer=None
+) -> Order:
+    """Place an order and reserve its stock, in one transaction.
+
+    Prices, VAT rates and currency come from the database, never from the
+    request. Stock is taken with a conditional UPDATE (`stock >= quantity`), so
+    two customers racing for the last unit cannot both get it: the second
+    UPDATE matches no row and the whole order rolls back.
+    """
+    if not items:
+        raise OrderError("Your cart is empty.")
+    merged: dict[int, int] = {}
+    for item in items:
+        merged[item.product_id] = merged.get(item.product_id, 0) + validate_quantity(item.quantity)
+    for quantity in merged.values():
+        validate_quantity(quantity)
+
+    products = Product.objects.select_related("tax_rate").in_bulk(list(merged))
+    missing = [pk for pk in merged if pk not in products or not products[pk].active]
+    if missing:
+        raise OrderError("A product in your cart is no longer sold; please review your cart.")
+    currencies = {p.currency for p in products.values()}
+    if len(currencies) != 1:
+        raise OrderError("Products in different currencies cannot be bought in one order.")
+
+    now = timezone.now()
+    with transaction.atomic():
+        # Lock-free reservation in a stable order (by id), so concurrent
+        # orders on several products cannot deadlock each other.
+        for pk in sorted(merged):
+            taken = Product.objects.filter(pk=pk, active=True, stock__gte=merged[pk]).update(
+                stock=F("stock") - merged[pk]
+            )
+            if not taken:
+                available = Product.objects.filter(pk=pk).values_list("stock", flat=True).first() or 0
+                raise OutOfStock(products[pk], available)
+
+        order = Order.objects.create(
+            customer=customer if customer is not None and customer.is_authenticated else None,
+            email=email,
+            currency=currencies.pop(),
+            total=sum(products[pk].unit_amount * q for pk, q in merged.items()),
+            billing_name=billing.name,
+            billing_company=billing.company,
+            billing_line1=billing.line1,
+            billing_postal_code=billing.postal_code,
+            billing_city=billing.city,
+            billing_country=billing.country.upper(),
+            vat_id=billing.vat_id.replace(" ", "").upper(),
+            expires_at=now + timedelta(minutes=settings.ORDER_RESERVATION_MINUTES),
+        )
+        OrderLine.objects.bulk_create(
+            OrderLine(
+                order=order,
+                product=products[pk],
+                sku=products[pk].sku,
+                name=products[pk].name,
+                unit_amount=products[pk].unit_amount,
+                quantity=quantity,
+                vat_rate=products[pk].tax_rate.rate,
+            )
+            for pk, quantity in merged.items()
+        )
+    logger.info("order placed: %s total=%s %s", order.number, order.total, order.currency)
+    return order
+
+
+def _lock(order_id: int) -> Order:
+    return Order.objects.select_for_update().get(pk=order_id)
+
+
+def _release_stock(order: Order) -> None:
+    for line in order.lines.exclude(product=None):
+        Product.objects.filter(pk=line.product_id).update(stock=F("stock") + line.quantity)
+
+
+def _reserve_stock_again(order: Order) -> bool:
+    """Take the order's units again (a payment arrived after the order ended).
+    True if every line could be reserved; otherwise nothing is taken."""
+    try:
+        with transaction.atomic():
+            for line in order.lines.exclude(product=None).order_by("product_id"):
+                if not Product.objects.filter(pk=line.product_id, stock__gte=line.quantity).update(
+                    stock=F("stock") - line.quantity
+                ):
+                    raise OutOfStock(line.product, 0)
+    except OutOfStock:
+        return False
+    return True
+
+
+def order_attach_checkout_session(*, order_id: int, session_id: str, expires_at) -> Order:
+    """Link the order to its Checkout Session. The reservation lasts as long as
+    the session can be paid (Stripe's minimum lifetime may exceed ours)."""
+    with transaction.atomic():
+        order = _lock(order_id)
+        order.stripe_checkout_session_id = session_id
+        order.expires_at = max(order.expires_at, expires_at)
+        order.save(update_fields=["stripe_checkout_session_id", "expires_at"])
+    return order
+
+
+def order_mark_paid(
+    *, order_id: int, amount_paid: int, currency: str, payment_intent_id: str = ""
+) -> Order:
+    """Record a confirmed payment. Idempotent: a second call changes nothing.
+
+    A payment that does not match the order (amount or currency) is not
+    accepted: the order is flagged for staff and PaymentMismatch is raised.
+    A payment for an order that had already been cancelled or expired is kept
+    if its stock can be reserved again, and flagged for a refund otherwise.
+    """
+    with transaction.atomic():
+        order = _lock(order_id)
+        if order.status in (Order.Status.PAID, Order.Status.PARTIALLY_REFUNDED, Order.Status.REFUNDED):
+            return order  # a repeated webhook, or the reconciliation after it
+        if (amount_paid, currency.lower()) != (order.total, order.currency.lower()):
+            error = PaymentMismatch(order, amount_paid, currency)
+            order.needs_attention = str(error)
+            order.save(update_fields=["needs_attention"])
+            transaction.on_commit(lambda: logger.error("payment mismatch: %s", error))
+            # Commit the flag, then tell the caller.
+        else:
+            error = None
+            if order.status != Order.Status.AWAITING_PAYMENT and not _reserve_stock_again(order):
+                order.needs_attention = (
+                    f"Paid after the order was {order.get_status_display().lower()} and the stock is gone: "
+                    "refund the customer."
+                )
+                order.stripe_payment_intent_id = payment_intent_id or order.stripe_payment_intent_id
+                order.amount_paid = amount_paid
+                order.save(update_fields=["needs_attention", "stripe_payment_intent_id", "amount_paid"])
+                return order
+            order.status = Order.Status.PAID
+            order.paid_at = timezone.now()
+            order.closed_at = None
+            order.amount_paid = amount_paid
+            order.payment_error = ""
+            order.stripe_payment_intent_id = payment_intent_id or order.stripe_payment_intent_id
+            order.save(
+                update_fields=["status", "paid_at", "closed_at", "amount_paid", "payment_error",
+                               "stripe_payment_intent_id"]
+            )
+            from billing.tasks import issue_order_documents
+
+            issue_order_documents.delay_on_commit(order.pk)
+    if error is not None:
+        raise error
+    logger.info("order paid: %s", order.number)
+    return order
+
+
+def _close(order_id: int, status: str, *, reason: str = "") -> Order:
+    with transaction.atomic():
+        order = _lock(order_id)
+        if order.status == status:
+            return order
+        if order.status != Order.Status.AWAITING_PAYMENT:
+            raise OrderStateError(order, Order.Status(status).label.lower())
+        order.status = status
+        order.closed_at = timezone.now()
+        if reason:
+            order.payment_error = reason[:500]
+        order.save(update_fields=["status", "closed_at", "payment_error"])
+        _release_stock(order)
+    logger.info("order %s: %s %s", status, order.number, reason)
+    return order
+
+
+def order_cancel(*, order_id: int, reason: str = "") -> Order:
+    """The customer gave up (cancel on the payment page) or checkout could not start."""
+    return _close(order_id, Order.Status.CANCELLED, reason=reason)
+
+
+def order_expire(*, order_id: int) -> Order:
+    """The reservation ran out before any payment."""
+    return _close(order_id, Order.Status.EXPIRED)
+
+
+def order_mark_payment_failed(*, order_id: int, reason: str) -> Order:
+    """The payment ended in failure for good (e.g. an asynchronous payment method)."""
+    return _close(order_id, Order.Status.PAYMENT_FAILED, reason=reason)
+
+
+def order_record_payment_error(*, order_id: int, message: str) -> Order:
+    """An attempt failed (card declined) but the customer may still retry on the
+    payment page: the order keeps its stock and shows the message."""
+    with transaction.atomic():
+        order = _lock(order_id)
+        if order.status == Order.Status.AWAITING_PAYMENT and order.payment_error != message:
+            order.payment_error = message[:500]
+            order.save(update_fields=["payment_error"])
+    return order

@@ -1,0 +1,236 @@
+"""Payments for orders: starting Stripe Checkout, settling what Stripe reports
+(by webhook or by asking), and reconciling orders whose webhook never came.
+
+Stripe is called outside any row lock; the order services called here do the
+locking and state checks, so a webhook and the reconciliation racing each
+other settle the order once.
+"""
+
+import logging
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from orders import services as order_services
+from orders.exceptions import OrderError, PaymentMismatch
+from orders.models import Order
+
+from . import gateway
+from .exceptions import GatewayError, GatewayRequestRefused
+from .models import Payment
+
+logger = logging.getLogger(__name__)
+
+# Stripe accepts a Checkout Session expiry between 30 minutes and 24 hours after
+# creation; a minute of margin keeps us inside it whatever the clock skew.
+MIN_SESSION_LIFETIME = timedelta(minutes=31)
+
+
+def _absolute(path: str) -> str:
+    return f"{settings.SITE_URL}{path}"
+
+
+def checkout_start(*, order: Order) -> str:
+    """Create the Stripe Checkout Session for a freshly placed order and return
+    the URL to send the customer to.
+
+    On failure (after the SDK's own retries with the same idempotency key) the
+    order is cancelled and its stock released before GatewayError is raised,
+    so nothing is left holding stock.
+    """
+    expires_at = max(order.expires_at, timezone.now() + MIN_SESSION_LIFETIME)
+    lines = [
+        {"name": line.name, "sku": line.sku, "unit_amount": line.unit_amount, "quantity": line.quantity}
+        for line in order.lines.all()
+    ]
+    status_url = _absolute(order.get_absolute_url())
+    try:
+        session = gateway.checkout_session_create(
+            idempotency_key=f"order-{order.reference}-checkout",
+            line_items=lines,
+            currency=order.currency,
+            customer_email=order.email,
+            client_reference_id=str(order.pk),
+            metadata={"order_id": str(order.pk), "order_reference": str(order.reference)},
+            success_url=f"{status_url}?session_id={{CHECKOUT_SESSION_ID}}",
+            cancel_url=_absolute(reverse("orders:checkout_cancelled", args=[order.reference])),
+            expires_at=int(expires_at.timestamp()),
+        )
+    except GatewayError as error:
+        order_services.order_cancel(order_id=order.pk, reason=f"Checkout could not start: {error}")
+        raise
+    order_services.order_attach_checkout_session(
+        order_id=order.pk,
+        session_id=session["id"],
+        expires_at=datetime.fromtimestamp(session["expires_at"], tz=dt_timezone.utc),
+    )
+    return session["url"]
+
+
+def _order_for_session(session: dict) -> Order | None:
+    order_id = (session.get("metadata") or {}).get("order_id") or session.get("client_reference_id")
+    order = None
+    if order_id and str(order_id).isdigit():
+        order = Order.objects.filter(pk=int(order_id)).first()
+    if order is None:
+        order = Order.objects.filter(stripe_checkout_session_id=session["id"]).first()
+    return order
+
+
+def _card_of(intent: dict) -> tuple[str, str, str]:
+    charge = intent.get("latest_charge")
+    if not isinstance(charge, dict):
+        return (charge or "", "", "")
+    card = ((charge.get("payment_method_details") or {}).get("card")) or {}
+    return charge.get("id", ""), card.get("brand", "") or "", card.get("last4", "") or ""
+
+
+def payment_record_success(*, order: Order, intent: dict) -> Payment:
+    """Our record of a succeeded payment intent; one per intent, however often called."""
+    charge_id, brand, last4 = _card_of(intent)
+    existing = Payment.objects.filter(stripe_payment_intent_id=intent["id"], status=Payment.Status.SUCCEEDED).first()
+    if existing:
+        return existing
+    try:
+        with transaction.atomic():
+            return Payment.objects.create(
+                order=order,
+                status=Payment.Status.SUCCEEDED,
+                amount=intent.get("amount_received") or intent["amount"],
+                currency=intent["currency"],
+                stripe_payment_intent_id=intent["id"],
+                stripe_charge_id=charge_id,
+                card_brand=brand,
+                card_last4=last4,
+            )
+    except IntegrityError:  # a concurrent delivery recorded it first
+        return Payment.objects.get(stripe_payment_intent_id=intent["id"], status=Payment.Status.SUCCEEDED)
+
+
+def checkout_session_settle(*, session: dict) -> Order | None:
+    """Bring our order in line with a Checkout Session as Stripe reports it.
+
+    Used by the webhook receivers and by reconciliation. Paid: the payment is
+    recorded and the order marked paid (amount and currency checked). Expired:
+    the order expires and its stock returns. Open: nothing to do.
+    """
+    order = _order_for_session(session)
+    if order is None:
+        logger.warning("checkout session %s names no order of ours; ignored", session.get("id"))
+        return None
+    status, payment_status = session.get("status"), session.get("payment_status")
+    if status == "complete" and payment_status in ("paid", "no_payment_required"):
+        intent = session.get("payment_intent")
+        if isinstance(intent, str) or (isinstance(intent, dict) and not isinstance(intent.get("latest_charge"), dict)):
+            intent = gateway.payment_intent_retrieve(intent if isinstance(intent, str) else intent["id"])
+        payment_record_success(order=order, intent=intent)
+        try:
+            return order_services.order_mark_paid(
+                order_id=order.pk,
+                amount_paid=session["amount_total"],
+                currency=session["currency"],
+                payment_intent_id=intent["id"],
+            )
+        except PaymentMismatch:
+            return Order.objects.get(pk=order.pk)  # flagged for staff by order_mark_paid
+    if status == "expired":
+        try:
+            return order_services.order_expire(order_id=order.pk)
+        except OrderError as error:
+            logger.info("session %s expired but order not awaiting payment: %s", session["id"], error)
+    return Order.objects.get(pk=order.pk)
+
+
+def checkout_session_async_failed(*, session: dict) -> Order | None:
+    order = _order_for_session(session)
+    if order is None:
+        logger.warning("checkout session %s names no order of ours; ignored", session.get("id"))
+        return None
+    try:
+        return order_services.order_mark_payment_failed(
+            order_id=order.pk, reason="The payment did not go through. No money was taken."
+        )
+    except OrderError as error:
+        logger.info("async payment failure for order %s ignored: %s", order.number, error)
+        return order
+
+
+def payment_intent_failed(*, intent: dict) -> Order | None:
+    """A payment attempt failed (card declined). The Checkout page lets the
+    customer try another card, so the order stays open and shows the reason."""
+    metadata = intent.get("metadata") or {}
+    order_id = metadata.get("order_id")
+    order = Order.objects.filter(pk=int(order_id)).first() if str(order_id or "").isdigit() else None
+    if order is None:
+        logger.info("payment intent %s failed, not one of our orders; ignored", intent.get("id"))
+        return None
+    error = intent.get("last_payment_error") or {}
+    message = error.get("message") or "Your payment was declined."
+    Payment.objects.create(
+        order=order,
+        status=Payment.Status.FAILED,
+        amount=intent.get("amount") or 0,
+        currency=intent.get("currency") or order.currency,
+        stripe_payment_intent_id=intent["id"],
+        stripe_charge_id=error.get("charge") or "",
+        failure_message=message[:500],
+    )
+    return order_services.order_record_payment_error(order_id=order.pk, message=message)
+
+
+def order_reconcile(*, order_id: int) -> Order:
+    """Ask Stripe how an order's payment stands and settle the order accordingly.
+
+    An order past its reservation whose session is still open gets its session
+    expired at Stripe first, so the customer cannot pay for stock we release.
+    """
+    order = Order.objects.get(pk=order_id)
+    if order.status != Order.Status.AWAITING_PAYMENT:
+        return order
+    if not order.stripe_checkout_session_id:
+        if order.expires_at <= timezone.now():
+            return order_services.order_expire(order_id=order.pk)
+        return order
+    session = gateway.checkout_session_retrieve(order.stripe_checkout_session_id)
+    if session["status"] == "open" and order.expires_at <= timezone.now():
+        try:
+            session = gateway.checkout_session_expire(
+                session["id"], idempotency_key=f"order-{order.reference}-expire"
+            )
+        except GatewayRequestRefused:
+            # It completed or expired in the meantime: read it again.
+            session = gateway.checkout_session_retrieve(order.stripe_checkout_session_id)
+    return checkout_session_settle(session=session) or order
+
+
+def orders_to_reconcile():
+    """Orders still awaiting payment some minutes after placing (a webhook may be lost)."""
+    cutoff = timezone.now() - timedelta(minutes=settings.ORDER_RECONCILE_AFTER_MINUTES)
+    return Order.objects.filter(status=Order.Status.AWAITING_PAYMENT, created_at__lte=cutoff).values_list(
+        "pk", flat=True
+    )
+
+
+def checkout_cancel(*, order: Order) -> Order:
+    """The customer left the payment page with "back". Expire the session at
+    Stripe first so it cannot be paid later, then cancel the order and release
+    its stock. If it was paid meanwhile, the payment wins."""
+    if order.status != Order.Status.AWAITING_PAYMENT:
+        return order
+    if order.stripe_checkout_session_id:
+        try:
+            session = gateway.checkout_session_expire(
+                order.stripe_checkout_session_id, idempotency_key=f"order-{order.reference}-expire"
+            )
+        except GatewayRequestRefused:
+            session = gateway.checkout_session_retrieve(order.stripe_checkout_session_id)
+        if session["status"] == "complete":
+            return checkout_session_settle(session=session) or order
+    try:
+        return order_services.order_cancel(order_id=order.pk, reason="Payment cancelled by the customer.")
+    except OrderError:
+        return Order.objects.get(pk=order.pk)
