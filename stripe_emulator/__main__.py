@@ -1,0 +1,38 @@
+"""`python -m stripe_emulator`: run the emulator until interrupted."""
+
+import argparse
+import logging
+import os
+
+from .server import EmulatorServer
+
+
+def main(argv=None):
+    env = os.environ.get
+    parser = argparse.ArgumentParser(prog="python -m stripe_emulator", description="Offline Stripe API emulator.")
+    parser.add_argument("--host", default=env("STRIPE_EMULATOR_HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(env("STRIPE_EMULATOR_PORT", "12111")))
+    parser.add_argument("--api-key", default=env("STRIPE_EMULATOR_API_KEY", "sk_test_emulator"))
+    parser.add_argument("--state", default=env("STRIPE_EMULATOR_STATE"),
+                        help="JSON file to keep state in across restarts (default: memory only)")
+    parser.add_argument("--public-url", default=env("STRIPE_EMULATOR_PUBLIC_URL"),
+                        help="base URL browsers use to reach the hosted pages (default: http://HOST:PORT)")
+    parser.add_argument("--webhook-retry-base", type=float,
+                        default=float(env("STRIPE_EMULATOR_WEBHOOK_RETRY_BASE", "1.0")),
+                        help="seconds before the first webhook retry; doubled on each further one")
+    parser.add_argument("--webhook-timeout", type=float, default=float(env("STRIPE_EMULATOR_WEBHOOK_TIMEOUT", "10")))
+    parser.add_argument("--refund-delay", type=float, default=float(env("STRIPE_EMULATOR_REFUND_DELAY", "1.0")),
+                        help="seconds a refund stays pending")
+    parser.add_argument("--log-level", default=env("STRIPE_EMULATOR_LOG_LEVEL", "INFO"))
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    server = EmulatorServer(
+        host=args.host, port=args.port, api_key=args.api_key, state_path=args.state,
+        public_url=args.public_url.rstrip("/") if args.public_url else None,
+        webhook_retry_base=args.webhook_retry_base, webhook_timeout=args.webhook_timeout,
+        refund_delay=args.refund_delay)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
