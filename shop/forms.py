@@ -1,0 +1,132 @@
+"""Forms of the storefront: checkout details and signup."""
+
+import re
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import BaseUserCreationForm
+
+# ISO 3166-1 alpha-2: the EU member states first, then the other countries we ship to.
+EU_COUNTRIES = [
+    ("AT", "Austria"), ("BE", "Belgium"), ("BG", "Bulgaria"), ("HR", "Croatia"), ("CY", "Cyprus"),
+    ("CZ", "Czechia"), ("DK", "Denmark"), ("EE", "Estonia"), ("FI", "Finland"), ("FR", "France"),
+    ("DE", "Germany"), ("GR", "Greece"), ("HU", "Hungary"), ("IE", "Ireland"), ("IT", "Italy"),
+    ("LV", "Latvia"), ("LT", "Lithuania"), ("LU", "Luxembourg"), ("MT", "Malta"), ("NL", "Netherlands"),
+    ("PL", "Poland"), ("PT", "Portugal"), ("RO", "Romania"), ("SK", "Slovakia"), ("SI", "Slovenia"),
+    ("ES", "Spain"), ("SE", "Sweden"),
+]
+OTHER_COUNTRIES = [
+    ("CA", "Canada"), ("IS", "Iceland"), ("LI", "Liechtenstein"), ("MC", "Monaco"), ("NO", "Norway"),
+    ("CH", "Switzerland"), ("GB", "United Kingdom"), ("US", "United States"),
+]
+COUNTRY_CHOICES = [("European Union", EU_COUNTRIES), ("Other countries", OTHER_COUNTRIES)]
+COUNTRY_CODES = {code for code, _ in EU_COUNTRIES + OTHER_COUNTRIES}
+DEFAULT_COUNTRY = "FR"
+
+# A basic shape check only (2 letters, then 2 to 13 letters or digits); the
+# number itself is not verified against VIES.
+VAT_ID_RE = re.compile(r"^[A-Z]{2}[A-Z0-9]{2,13}$")
+
+
+class CheckoutForm(forms.Form):
+    email = forms.EmailField(label="E-mail", widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    billing_name = forms.CharField(
+        label="Full name", max_length=200, widget=forms.TextInput(attrs={"autocomplete": "name"})
+    )
+    billing_company = forms.CharField(
+        label="Company", max_length=200, required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "organization"}),
+    )
+    billing_line1 = forms.CharField(
+        label="Address", max_length=200, widget=forms.TextInput(attrs={"autocomplete": "address-line1"})
+    )
+    billing_postal_code = forms.CharField(
+        label="Postal code", max_length=20, widget=forms.TextInput(attrs={"autocomplete": "postal-code"})
+    )
+    billing_city = forms.CharField(
+        label="City", max_length=100, widget=forms.TextInput(attrs={"autocomplete": "address-level2"})
+    )
+    billing_country = forms.ChoiceField(
+        label="Country", choices=COUNTRY_CHOICES, initial=DEFAULT_COUNTRY,
+        widget=forms.Select(attrs={"autocomplete": "country"}),
+    )
+    vat_id = forms.CharField(
+        label="VAT id", max_length=20, required=False,
+        help_text="Optional, for businesses: country code then number, e.g. FR40123456824.",
+    )
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if user is not None and user.is_authenticated and user.email:
+            # Signed in: the order goes to the account's address; a disabled
+            # field ignores whatever the browser posts.
+            self.fields["email"].initial = user.email
+            self.fields["email"].disabled = True
+            self.fields["email"].widget.attrs["readonly"] = True
+            self.fields["email"].help_text = "The e-mail address of your account."
+            if not self.is_bound and not self.initial.get("billing_name"):
+                full_name = user.get_full_name()
+                if full_name:
+                    self.initial["billing_name"] = full_name
+
+    def clean_billing_postal_code(self):
+        value = " ".join(self.cleaned_data["billing_postal_code"].split())
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 \-]{1,11}", value):
+            raise forms.ValidationError("Enter a valid postal code.")
+        return value.upper()
+
+    def clean_vat_id(self):
+        value = re.sub(r"[\s.\-]", "", self.cleaned_data["vat_id"]).upper()
+        if value and not VAT_ID_RE.fullmatch(value):
+            raise forms.ValidationError(
+                "Enter a VAT id as a 2-letter country code followed by 2 to 13 letters or digits."
+            )
+        return value
+
+    def billing_details(self):
+        from orders.services import BillingDetails
+
+        data = self.cleaned_data
+        return BillingDetails(
+            name=data["billing_name"].strip(),
+            company=data["billing_company"].strip(),
+            line1=data["billing_line1"].strip(),
+            postal_code=data["billing_postal_code"],
+            city=data["billing_city"].strip(),
+            country=data["billing_country"],
+            vat_id=data["vat_id"],
+        )
+
+
+class SignupForm(BaseUserCreationForm):
+    """Sign up with an e-mail address and a password; the e-mail is also the
+    username, so the standard login form takes it as it is."""
+
+    email = forms.EmailField(
+        label="E-mail", max_length=150, widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True})
+    )
+
+    class Meta(BaseUserCreationForm.Meta):
+        model = get_user_model()
+        fields = ("email",)
+
+    def clean_email(self):
+        email = self.cleaned_data["email"].strip().lower()
+        User = get_user_model()
+        if User.objects.filter(username__iexact=email).exists() or User.objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError("An account with this e-mail address already exists. Sign in instead.")
+        return email
+
+    def _post_clean(self):
+        # The username must be set before the password validators compare the
+        # password with the user's attributes.
+        if self.cleaned_data.get("email"):
+            self.instance.username = self.cleaned_data["email"]
+        super()._post_clean()
+
+    def save(self, commit=True):
+        user = super().save(commit=False)
+        user.username = user.email = self.cleaned_data["email"]
+        if commit:
+            user.save()
+        return user

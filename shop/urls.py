@@ -1,0 +1,17 @@
+from django.urls import path
+
+from . import views
+
+app_name = "shop"
+
+urlpatterns = [
+    path("", views.product_list, name="product_list"),
+    path("p/<slug:slug>/", views.product_detail, name="product_detail"),
+    path("cart/", views.cart_detail, name="cart"),
+    path("cart/add/", views.cart_add, name="cart_add"),
+    path("cart/update/", views.cart_update, name="cart_update"),
+    path("cart/remove/", views.cart_remove, name="cart_remove"),
+    path("checkout/", views.checkout, name="checkout"),
+    path("account/", views.account, name="account"),
+    path("accounts/signup/", views.signup, name="signup"),
+]

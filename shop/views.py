@@ -1,0 +1,224 @@
+"""Storefront pages: catalogue, cart, checkout, account and signup."""
+
+import logging
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from orders.exceptions import OrderError
+
+from .cart import Cart
+from .forms import CheckoutForm, SignupForm
+from .models import Category, Product
+
+logger = logging.getLogger(__name__)
+
+PRODUCTS_PER_PAGE = 12
+
+
+class HttpResponseSeeOther(HttpResponseRedirect):
+    status_code = 303
+
+
+def _safe_next(request, fallback: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return fallback
+
+
+# -- catalogue ---------------------------------------------------------------
+
+
+@require_GET
+def product_list(request):
+    products = Product.objects.active().select_related("category", "tax_rate")
+    category = None
+    slug = request.GET.get("category")
+    if slug:
+        category = get_object_or_404(Category, slug=slug)
+        products = products.filter(category=category)
+    page = Paginator(products, PRODUCTS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "shop/product_list.html",
+        {
+            "page_obj": page,
+            "products": page.object_list,
+            "categories": Category.objects.filter(products__active=True).distinct(),
+            "category": category,
+        },
+    )
+
+
+@require_GET
+def product_detail(request, slug):
+    product = get_object_or_404(Product.objects.active().select_related("category", "tax_rate"), slug=slug)
+    cart = Cart(request)
+    return render(
+        request,
+        "shop/product_detail.html",
+        {
+            "product": product,
+            "in_cart": cart.quantity_of(product.pk),
+            "max_quantity": max(0, min(product.stock, 99)),
+        },
+    )
+
+
+# -- cart ----------------------------------------------------------------------
+
+
+@require_GET
+def cart_detail(request):
+    cart = Cart(request)
+    return render(request, "shop/cart.html", {"cart": cart, "lines": cart.lines()})
+
+
+@require_POST
+def cart_add(request):
+    # Only the product id and the quantity are read: a price or total the
+    # browser may send is never looked at.
+    product = Product.objects.active().filter(pk=_int_or_none(request.POST.get("product_id"))).first()
+    if product is None:
+        messages.error(request, "This product is not available.")
+        return redirect("shop:product_list")
+    cart = Cart(request)
+    try:
+        cart.add(product, request.POST.get("quantity", "1"))
+    except OrderError as error:
+        messages.error(request, _with_cart_note(str(error), cart.quantity_of(product.pk)))
+        return redirect(_safe_next(request, product.get_absolute_url()))
+    quantity = int(str(request.POST.get("quantity", "1")).strip())
+    messages.success(request, f"Added {quantity} × {product.name} to your cart.")
+    return redirect(_safe_next(request, reverse("shop:cart")))
+
+
+@require_POST
+def cart_update(request):
+    cart = Cart(request)
+    product_id = request.POST.get("product_id")
+    if not cart.quantity_of(product_id):
+        messages.error(request, "This product is not in your cart.")
+        return redirect("shop:cart")
+    try:
+        cart.set_quantity(product_id, request.POST.get("quantity", ""))
+    except OrderError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, "Your cart has been updated.")
+    return redirect("shop:cart")
+
+
+@require_POST
+def cart_remove(request):
+    cart = Cart(request)
+    if cart.remove(request.POST.get("product_id", "")):
+        messages.success(request, "The product has been removed from your cart.")
+    return redirect("shop:cart")
+
+
+def _int_or_none(raw):
+    try:
+        return int(str(raw).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+def _with_cart_note(message: str, in_cart: int) -> str:
+    if in_cart:
+        return f"{message} You already have {in_cart} in your cart."
+    return message
+
+
+# -- checkout ------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def checkout(request):
+    cart = Cart(request)
+    if not cart.lines():
+        messages.info(request, "Your cart is empty: add a product before checking out.")
+        return redirect("shop:cart")
+
+    form = CheckoutForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        from orders.services import order_place
+
+        try:
+            order = order_place(
+                items=cart.as_cart_items(),
+                email=form.cleaned_data["email"],
+                billing=form.billing_details(),
+                customer=request.user if request.user.is_authenticated else None,
+            )
+        except OrderError as error:
+            # order_place runs in one transaction: nothing was written.
+            messages.error(request, str(error))
+            return redirect("shop:cart")
+
+        from payments.exceptions import GatewayError
+        from payments.services import checkout_start
+
+        try:
+            url = checkout_start(order=order)
+        except GatewayError as error:
+            # checkout_start has already cancelled the order and released its
+            # stock; the cart was not touched, so the customer can try again.
+            messages.error(request, str(error))
+            return redirect("shop:cart")
+        cart.clear()
+        return HttpResponseSeeOther(url)
+
+    return render(request, "shop/checkout.html", {"form": form, "cart": cart, "lines": cart.lines()})
+
+
+# -- account -------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def account(request):
+    from orders.selectors import order_list_for_customer
+
+    return render(
+        request,
+        "shop/account.html",
+        {
+            "orders": order_list_for_customer(user=request.user),
+            "documents": _documents_for(request.user),
+        },
+    )
+
+
+def _documents_for(user):
+    """The customer's invoices and receipts, or None while billing has no selector yet."""
+    try:
+        from billing.selectors import document_list_for_customer
+    except ModuleNotFoundError as error:
+        if error.name and error.name.startswith("billing"):
+            return None
+        raise
+    return document_list_for_customer(user=user)
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request):
+    if request.user.is_authenticated:
+        return redirect("shop:account")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, "Welcome! Your account has been created.")
+        return redirect(_safe_next(request, reverse("shop:account")))
+    return render(request, "registration/signup.html", {"form": form, "next": request.POST.get("next") or request.GET.get("next", "")})

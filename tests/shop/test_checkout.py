@@ -1,0 +1,215 @@
+"""Checkout: the form, the order it places and where the customer goes next.
+
+No fake checkout_start here: the gateway paths use the real payments code,
+against the emulator (happy path) or an address where nothing listens
+(Stripe unavailable)."""
+
+import socket
+
+import pytest
+from django.urls import reverse
+
+from orders.models import Order
+from shop.cart import SESSION_KEY
+
+from .conftest import messages_of
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+VALID = {
+    "email": "guest@example.com",
+    "billing_name": "Camille Martin",
+    "billing_company": "",
+    "billing_line1": "3 place du Marché",
+    "billing_postal_code": "69002",
+    "billing_city": "Lyon",
+    "billing_country": "FR",
+    "vat_id": "",
+}
+
+
+def fill_cart(client, *pairs):
+    for product, quantity in pairs:
+        client.post(reverse("shop:cart_add"), {"product_id": product.pk, "quantity": quantity})
+
+
+def cart_of(client) -> dict:
+    return dict(client.session.get(SESSION_KEY, {}))
+
+
+@pytest.fixture
+def stripe_down(settings):
+    """Point the SDK at a loopback port where nothing listens, with no retries."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    settings.STRIPE_API_BASE = f"http://127.0.0.1:{port}"
+    settings.STRIPE_MAX_NETWORK_RETRIES = 0
+    settings.STRIPE_TIMEOUT_SECONDS = 2.0
+    return settings.STRIPE_API_BASE
+
+
+def test_checkout_with_empty_cart_goes_back_to_cart(client):
+    response = client.get(reverse("shop:checkout"), follow=True)
+    assert response.redirect_chain[-1][0] == reverse("shop:cart")
+    assert "Your cart is empty: add a product before checking out." in messages_of(response)
+    response = client.post(reverse("shop:checkout"), VALID, follow=True)
+    assert response.redirect_chain[-1][0] == reverse("shop:cart")
+    assert Order.objects.count() == 0
+
+
+def test_checkout_form_for_guest(client, mug, coffee):
+    fill_cart(client, (mug, 2), (coffee, 1))
+    response = client.get(reverse("shop:checkout"))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Sign in" in html and "continue as a guest" in html
+    assert '<option value="FR" selected>France</option>' in html
+    for code in ("DE", "IT", "ES", "GB", "US", "CH"):
+        assert f'<option value="{code}"' in html
+    # The order summary, priced from the database.
+    assert "2 × Stoneware mug" in html and "€32.00" in html
+    assert "1 × Coffee beans" in html and "€12.90" in html
+    assert "€44.90" in html
+    assert 'name="email"' in html and "readonly" not in html.split('name="email"')[1].split(">")[0]
+
+
+def test_checkout_email_prefilled_and_read_only_when_signed_in(client, mug):
+    user = UserFactory(username="ana@example.com", email="ana@example.com")
+    client.force_login(user)
+    fill_cart(client, (mug, 1))
+    html = client.get(reverse("shop:checkout")).content.decode()
+    email_input = html.split('name="email"')[1].split(">")[0]
+    assert 'value="ana@example.com"' in email_input
+    assert "readonly" in email_input and "disabled" in email_input
+    assert "continue as a guest" not in html
+
+
+@pytest.mark.parametrize(
+    "changes, field, error",
+    [
+        ({"email": ""}, "email", "This field is required."),
+        ({"email": "not-an-email"}, "email", "Enter a valid email address."),
+        ({"billing_name": ""}, "billing_name", "This field is required."),
+        ({"billing_line1": ""}, "billing_line1", "This field is required."),
+        ({"billing_postal_code": ""}, "billing_postal_code", "This field is required."),
+        ({"billing_postal_code": "75@01"}, "billing_postal_code", "Enter a valid postal code."),
+        ({"billing_city": ""}, "billing_city", "This field is required."),
+        ({"billing_country": "XX"}, "billing_country", "Select a valid choice."),
+        ({"billing_country": ""}, "billing_country", "This field is required."),
+        ({"vat_id": "12345"}, "vat_id", "2-letter country code followed by 2 to 13 letters or digits"),
+        ({"vat_id": "FR1"}, "vat_id", "2-letter country code"),
+        ({"vat_id": "FR12345678901234"}, "vat_id", "2-letter country code"),
+    ],
+)
+def test_checkout_form_errors_place_no_order(client, mug, changes, field, error):
+    fill_cart(client, (mug, 2))
+    response = client.post(reverse("shop:checkout"), {**VALID, **changes})
+    assert response.status_code == 200
+    assert any(error in e for e in response.context["form"].errors[field])
+    assert error.split("“")[0] in response.content.decode()
+    assert Order.objects.count() == 0
+    mug.refresh_from_db()
+    assert mug.stock == 5
+    assert cart_of(client) == {str(mug.pk): 2}
+
+
+def test_vat_id_is_normalised():
+    from shop.forms import CheckoutForm
+
+    form = CheckoutForm({**VALID, "vat_id": "fr 40 123.456.824"})
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["vat_id"] == "FR40123456824"
+    assert form.billing_details().vat_id == "FR40123456824"
+
+
+def test_out_of_stock_at_checkout_goes_back_to_cart_and_writes_nothing(client, mug, coffee):
+    fill_cart(client, (coffee, 2), (mug, 2))
+    # Someone else bought the last mugs in the meantime.
+    mug.stock = 0
+    mug.save()
+    response = client.post(reverse("shop:checkout"), VALID, follow=True)
+    assert response.redirect_chain[-1][0] == reverse("shop:cart")
+    assert "“Stoneware mug” is out of stock." in messages_of(response)
+    assert Order.objects.count() == 0
+    coffee.refresh_from_db()
+    assert coffee.stock == 40  # the coffee reserved first was rolled back
+    assert cart_of(client) == {str(coffee.pk): 2, str(mug.pk): 2}
+
+
+def test_fewer_left_at_checkout_says_how_many(client, mug):
+    fill_cart(client, (mug, 3))
+    mug.stock = 2
+    mug.save()
+    response = client.post(reverse("shop:checkout"), VALID, follow=True)
+    assert "Only 2 of “Stoneware mug” left in stock." in messages_of(response)
+    assert Order.objects.count() == 0
+
+
+def test_payment_service_down_cancels_order_and_keeps_cart(client, mug, stripe_down):
+    fill_cart(client, (mug, 2))
+    response = client.post(reverse("shop:checkout"), {**VALID, "price": "1", "total": "1"}, follow=True)
+    assert response.redirect_chain[-1][0] == reverse("shop:cart")
+    assert any("unavailable" in m for m in messages_of(response)), messages_of(response)
+    order = Order.objects.get()
+    assert order.status == Order.Status.CANCELLED
+    assert order.total == 3200  # from the database, not the posted fields
+    mug.refresh_from_db()
+    assert mug.stock == 5  # released
+    assert cart_of(client) == {str(mug.pk): 2}
+    assert "Stoneware mug" in response.content.decode()
+
+
+def test_signed_in_order_uses_account_email_and_customer(client, mug, stripe_down):
+    user = UserFactory(username="ana@example.com", email="ana@example.com")
+    client.force_login(user)
+    fill_cart(client, (mug, 1))
+    client.post(reverse("shop:checkout"), {**VALID, "email": "someone-else@example.com", "vat_id": "de 123456789"})
+    order = Order.objects.get()
+    assert order.email == "ana@example.com"
+    assert order.customer == user
+    assert order.vat_id == "DE123456789"
+    assert (order.billing_name, order.billing_city, order.billing_country) == ("Camille Martin", "Lyon", "FR")
+
+
+def test_checkout_redirects_to_stripe_checkout(client, mug, coffee, stripe_emulator):
+    emulator = stripe_emulator
+    fill_cart(client, (mug, 2), (coffee, 1))
+    response = client.post(reverse("shop:checkout"), {**VALID, "price": "1", "total": "1"})
+    assert response.status_code == 303
+    order = Order.objects.get()
+    assert response["Location"].startswith(emulator.url)
+    assert order.status == Order.Status.AWAITING_PAYMENT
+    assert order.total == 2 * 1600 + 1290
+    assert order.email == "guest@example.com"
+    assert order.customer is None
+    assert order.stripe_checkout_session_id
+    assert sorted((line.name, line.quantity, line.unit_amount) for line in order.lines.all()) == [
+        ("Coffee beans", 1, 1290), ("Stoneware mug", 2, 1600)
+    ]
+    mug.refresh_from_db()
+    coffee.refresh_from_db()
+    assert (mug.stock, coffee.stock) == (3, 39)
+    assert cart_of(client) == {}
+    # The hosted payment page is really there.
+    import urllib.request
+
+    with urllib.request.urlopen(response["Location"], timeout=10) as page:
+        assert page.status == 200
+
+
+def test_cancel_on_payment_page_puts_items_back_in_cart(client, mug, coffee, stripe_emulator):
+    fill_cart(client, (mug, 2), (coffee, 1))
+    response = client.post(reverse("shop:checkout"), VALID)
+    assert response.status_code == 303
+    order = Order.objects.get()
+    assert cart_of(client) == {}
+    response = client.get(reverse("orders:checkout_cancelled", args=[order.reference]), follow=True)
+    assert response.redirect_chain[-1][0] == reverse("shop:cart")
+    assert "Payment cancelled; your cart is as you left it." in messages_of(response)
+    assert cart_of(client) == {str(mug.pk): 2, str(coffee.pk): 1}
+    assert response.context["cart"].total == 2 * 1600 + 1290
+    order.refresh_from_db()
+    mug.refresh_from_db()
+    assert order.status == Order.Status.CANCELLED and mug.stock == 5
