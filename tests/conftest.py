@@ -8,7 +8,7 @@ import pytest
 import stripe
 from django.conf import settings
 
-EMULATOR_KEY = "sk_test_emulator"
+EMULATOR_KEY = "sk_test_emulatorOfflineShopKey000000000"
 
 
 @pytest.fixture(scope="session")

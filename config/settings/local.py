@@ -9,5 +9,5 @@ SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="local-only-not-secret-change-
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="http://127.0.0.1:12111")
 if STRIPE_API_BASE:
     STRIPE_API_HOST = STRIPE_API_BASE
-STRIPE_TEST_SECRET_KEY = env.str("STRIPE_TEST_SECRET_KEY", default="sk_test_emulator")
-STRIPE_TEST_PUBLIC_KEY = env.str("STRIPE_TEST_PUBLIC_KEY", default="pk_test_emulator")
+STRIPE_TEST_SECRET_KEY = env.str("STRIPE_TEST_SECRET_KEY", default="sk_test_emulatorOfflineShopKey000000000")
+STRIPE_TEST_PUBLIC_KEY = env.str("STRIPE_TEST_PUBLIC_KEY", default="pk_test_emulatorOfflineShopKey000000000")

@@ -15,8 +15,8 @@ STORAGES = {
 # Each test points the SDK at its own emulator (see tests/conftest.py).
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="http://127.0.0.1:12111")
 STRIPE_API_HOST = STRIPE_API_BASE
-STRIPE_TEST_SECRET_KEY = "sk_test_emulator"
-STRIPE_TEST_PUBLIC_KEY = "pk_test_emulator"
+STRIPE_TEST_SECRET_KEY = "sk_test_emulatorOfflineShopKey000000000"
+STRIPE_TEST_PUBLIC_KEY = "pk_test_emulatorOfflineShopKey000000000"
 STRIPE_MAX_NETWORK_RETRIES = 2
 # Tasks run in-process at commit time unless a test starts a real worker.
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)

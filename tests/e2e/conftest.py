@@ -1,0 +1,64 @@
+"""Browser tests: Playwright drives Debian's Chromium against the whole stack
+(emulator, gunicorn, Celery worker). Screenshots of every page are saved
+under test-artifacts/e2e/ as test artefacts."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from .stack import ROOT, Stack
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-artifacts" / "e2e"
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/e2e/" in str(item.fspath):
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, request):
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make browser-deps` (apt-get install chromium)")
+    stack = Stack(tmp_path_factory.mktemp("stack"))
+    try:
+        stack.start()
+        yield stack
+    finally:
+        stack.copy_logs(ARTIFACTS / request.module.__name__.rsplit(".", 1)[-1] / "logs")
+        stack.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
+                  "--no-first-run", "--disable-component-update", "--disable-sync"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, request):
+    context = browser.new_context(accept_downloads=True, viewport={"width": 1200, "height": 900})
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    shots = ARTIFACTS / re.sub(r"[^\w.-]+", "_", request.node.name)
+    shots.mkdir(parents=True, exist_ok=True)
+    counter = iter(range(1, 1000))
+
+    def snap(name: str) -> None:
+        page.screenshot(path=str(shots / f"{next(counter):02d}-{name}.png"), full_page=True)
+
+    page.snap = snap
+    yield page
+    context.close()

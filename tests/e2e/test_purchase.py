@@ -1,0 +1,105 @@
+"""The first whole journey: from a product page to an invoice PDF in the account."""
+
+import io
+import re
+
+from pypdf import PdfReader
+
+CUSTOMER = ("customer@example.com", "customer-demo-pass")
+
+
+def sign_in(page, stack):
+    page.goto(stack.url + "/accounts/login/")
+    page.get_by_label(re.compile("e-?mail|username", re.I)).fill(CUSTOMER[0])
+    page.get_by_label(re.compile("password", re.I)).fill(CUSTOMER[1])
+    page.snap("login")
+    page.get_by_role("button", name=re.compile("sign in|log in", re.I)).click()
+    page.wait_for_url(re.compile(r"/account/"))
+
+
+def add_to_cart(page, stack, product_index: int, quantity: int) -> str:
+    page.goto(stack.url + "/")
+    cards = page.locator(".product-card a.product-link")
+    cards.nth(product_index).click()
+    name = page.locator("h1").inner_text()
+    page.get_by_label(re.compile("quantity", re.I)).fill(str(quantity))
+    page.snap(f"product-{product_index}")
+    page.get_by_role("button", name=re.compile("add to cart", re.I)).click()
+    page.wait_for_url(re.compile(r"/cart/"))
+    return name
+
+
+def check_out(page):
+    page.get_by_role("link", name=re.compile("check ?out", re.I)).click()
+    page.get_by_label(re.compile("^(full )?name", re.I)).fill("Ada Lovelace")
+    page.get_by_label(re.compile("address", re.I)).first.fill("1 Analytical Street")
+    page.get_by_label(re.compile("postal code", re.I)).fill("75001")
+    page.get_by_label(re.compile("city", re.I)).fill("Paris")
+    page.snap("checkout-form")
+    page.get_by_role("button", name=re.compile("pay|place order|continue to payment", re.I)).click()
+    page.wait_for_url(re.compile(r"/c/pay/cs_"))
+
+
+def pay(page, card: str):
+    page.get_by_label(re.compile("card number", re.I)).fill(card)
+    page.get_by_label(re.compile("expir", re.I)).fill("12 / 34")
+    page.get_by_label(re.compile("cvc", re.I)).fill("123")
+    name = page.get_by_label(re.compile("name", re.I))
+    if name.count():
+        name.first.fill("Ada Lovelace")
+    page.snap("hosted-checkout")
+    page.get_by_role("button", name=re.compile("^pay", re.I)).click()
+
+
+def test_buy_two_products_pay_and_download_the_invoice(stack, page):
+    sign_in(page, stack)
+    first = add_to_cart(page, stack, 0, 1)
+    second = add_to_cart(page, stack, 1, 2)
+    page.snap("cart")
+    assert first in page.content() and second in page.content()
+
+    check_out(page)
+    pay(page, "4242 4242 4242 4242")
+
+    page.wait_for_url(re.compile(r"/orders/[0-9a-f-]{36}/"))
+    page.snap("status-after-return")
+    # The page refreshes itself until the webhook has marked the order paid
+    # and the worker has issued the invoice.
+    page.locator("[data-role=status]", has_text="Paid").wait_for(timeout=60_000)
+    page.get_by_role("link", name=re.compile(r"Invoice INV-")).wait_for(timeout=60_000)
+    page.snap("status-paid")
+
+    page.goto(stack.url + "/account/")
+    page.snap("account")
+    invoice_link = page.get_by_role("link", name=re.compile(r"INV-\d{4}-\d{6}")).first
+    number = re.search(r"INV-\d{4}-\d{6}", invoice_link.inner_text()).group(0)
+    with page.expect_download() as download_info:
+        invoice_link.click()
+    pdf = download_info.value
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(open(pdf.path(), "rb").read())).pages)
+
+    assert number in text
+    assert first in text and second in text
+    assert "VAT" in text
+    # The total printed on the status page is the one on the invoice.
+    page.goto(stack.url + "/account/")
+    assert re.search(r"Total", text)
+    mails = "\n".join(stack.mails())
+    assert number in mails
+
+
+def test_declined_card_leaves_the_order_unpaid_with_a_clear_message(stack, page):
+    sign_in(page, stack)
+    add_to_cart(page, stack, 2, 1)
+    check_out(page)
+    pay(page, "4000 0000 0000 0002")
+    page.get_by_text(re.compile("declined", re.I)).first.wait_for()
+    page.snap("declined-on-hosted-page")
+    assert "/c/pay/cs_" in page.url  # still on the payment page, free to try again
+
+    # The order, seen from the account, is still unpaid and says why.
+    page.goto(stack.url + "/account/")
+    page.get_by_role("link", name=re.compile(r"ORD-\d+")).first.click()
+    page.locator("[data-role=payment-error]", has_text=re.compile("declined", re.I)).wait_for()
+    assert "Awaiting payment" in page.locator("[data-role=status]").inner_text()
+    page.snap("order-unpaid-with-message")
