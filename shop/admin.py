@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from .models import Category, Product, TaxRate
-from .templatetags.shop_tags import format_money
+from billing.money import format_money
 
 
 @admin.register(Category)

@@ -11,6 +11,12 @@ from django.conf import settings
 EMULATOR_KEY = "sk_test_emulatorOfflineShopKey000000000"
 
 
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path):
+    """Documents rendered by a test go to its own directory, never into var/."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+
+
 @pytest.fixture(scope="session")
 def emulator_server():
     from stripe_emulator import EmulatorServer

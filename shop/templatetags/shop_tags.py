@@ -1,56 +1,9 @@
-"""Template helpers of the storefront: money, VAT rates and availability.
-
-Amounts are integer minor units (as in the database and at Stripe); they are
-turned into text here only, with Decimal arithmetic, never a float.
-"""
-
-from decimal import Decimal, InvalidOperation
+"""Template helpers of the storefront: availability and paging links.
+Money and VAT rates are formatted by `{% load money %}` (billing.money)."""
 
 from django import template
 
 register = template.Library()
-
-CURRENCY_SYMBOLS = {"eur": "€", "usd": "$", "gbp": "£"}
-# ISO 4217 currencies without a minor unit (Stripe's list of zero-decimal currencies).
-ZERO_DECIMAL_CURRENCIES = {
-    "bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv", "xaf", "xof", "xpf",
-}
-
-
-def format_money(amount, currency: str = "eur") -> str:
-    """12345, "eur" -> "€123.45"; -500, "usd" -> "-$5.00"; 1000, "chf" -> "10.00 CHF"."""
-    if amount is None or amount == "":
-        return ""
-    try:
-        minor = int(amount)
-    except (TypeError, ValueError):
-        return ""
-    currency = (currency or "eur").lower()
-    exponent = 0 if currency in ZERO_DECIMAL_CURRENCIES else 2
-    value = Decimal(abs(minor)).scaleb(-exponent)
-    number = f"{value:,.{exponent}f}"
-    sign = "-" if minor < 0 else ""
-    symbol = CURRENCY_SYMBOLS.get(currency)
-    if symbol:
-        return f"{sign}{symbol}{number}"
-    return f"{sign}{number} {currency.upper()}"
-
-
-@register.filter
-def money(amount, currency="eur"):
-    """{{ product.unit_amount|money:product.currency }} -> "€12.50"."""
-    return format_money(amount, currency)
-
-
-@register.filter
-def percent(rate):
-    """Decimal("20.00") -> "20", Decimal("5.50") -> "5.5" (no exponent notation)."""
-    try:
-        value = Decimal(str(rate)).normalize()
-    except (InvalidOperation, ValueError, TypeError):
-        return ""
-    return format(value, "f")
-
 
 @register.filter
 def availability(product) -> str:

@@ -1,0 +1,162 @@
+"""Legal documents: invoices, receipts and credit notes.
+
+A document is an immutable snapshot. Everything printed on it (seller, buyer,
+lines, VAT breakdown, totals, payment reference, legal mentions) is copied into
+`snapshot` when it is issued, and the PDF is rendered from that snapshot only,
+so a later change to a product, an order or a customer never changes an
+issued document. After issuing, only the rendering/sending bookkeeping
+(`pdf`, `pdf_rendered_at`, `emailed_at`) may change; `save()` and the
+queryset refuse anything else.
+"""
+
+import json
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.db.models import F, Q
+
+from .exceptions import DocumentImmutable
+
+
+def document_pdf_path(document: "Document", filename: str) -> str:
+    # Private storage: served only through billing:document_pdf, which checks
+    # who asks. Never under a public MEDIA_URL.
+    return f"documents/{document.year}/{document.number}.pdf"
+
+
+class DocumentQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        forbidden = set(kwargs) - Document.MUTABLE_FIELDS
+        if forbidden:
+            raise DocumentImmutable(f"issued documents cannot change: {', '.join(sorted(forbidden))}")
+        return super().update(**kwargs)
+
+    update.queryset_only = True
+
+    def delete(self):
+        raise DocumentImmutable("issued documents cannot be deleted")
+
+    delete.queryset_only = True
+
+    def invoices(self):
+        return self.filter(kind=Document.Kind.INVOICE)
+
+
+class Document(models.Model):
+    class Kind(models.TextChoices):
+        INVOICE = "invoice", "Invoice"
+        RECEIPT = "receipt", "Receipt"
+        CREDIT_NOTE = "credit_note", "Credit note"
+
+    # Only these may change once a document exists.
+    MUTABLE_FIELDS = frozenset({"pdf", "pdf_rendered_at", "emailed_at"})
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    # Gapless numbering: series + year + sequence, e.g. INV-2026-000001.
+    number = models.CharField(max_length=32, unique=True)
+    series = models.CharField(max_length=8)
+    year = models.PositiveSmallIntegerField()
+    sequence = models.PositiveIntegerField()
+    issued_at = models.DateTimeField(db_index=True)
+
+    # A shop order's documents point at it; subscription invoices come from a
+    # Stripe invoice instead (and the order is empty).
+    order = models.ForeignKey(
+        "orders.Order", null=True, blank=True, on_delete=models.PROTECT, related_name="documents"
+    )
+    stripe_invoice_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="documents"
+    )
+    customer_email = models.EmailField(blank=True)
+
+    currency = models.CharField(max_length=3)
+    # Integer minor units. A credit note holds positive amounts: its kind says
+    # they are credited.
+    total_net = models.BigIntegerField()
+    total_tax = models.BigIntegerField()
+    total_gross = models.BigIntegerField()
+
+    # Credit note -> the invoice it credits; receipt -> the invoice it settles.
+    related_document = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="related_documents"
+    )
+    payment_reference = models.CharField(max_length=255, blank=True)
+    snapshot = models.JSONField(encoder=DjangoJSONEncoder)
+
+    pdf = models.FileField(upload_to=document_pdf_path, blank=True, max_length=255)
+    pdf_rendered_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = DocumentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-issued_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order", "kind"],
+                condition=Q(kind__in=["invoice", "receipt"]),
+                name="billing_document_one_invoice_one_receipt_per_order",
+            ),
+            models.UniqueConstraint(
+                fields=["series", "year", "sequence"], name="billing_document_unique_series_year_sequence"
+            ),
+            models.CheckConstraint(
+                condition=Q(total_gross=F("total_net") + F("total_tax")),
+                name="billing_document_gross_is_net_plus_tax",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["kind", "issued_at"]),
+            models.Index(fields=["pdf_rendered_at", "issued_at"]),
+        ]
+
+    def __str__(self):
+        return self.number
+
+    @property
+    def is_invoice(self) -> bool:
+        return self.kind == self.Kind.INVOICE
+
+    @property
+    def has_pdf(self) -> bool:
+        return bool(self.pdf) and self.pdf_rendered_at is not None
+
+    @property
+    def pdf_filename(self) -> str:
+        return f"{self.number}.pdf"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding and self.pk is not None:
+            update_fields = kwargs.get("update_fields")
+            if update_fields is not None:
+                forbidden = set(update_fields) - self.MUTABLE_FIELDS
+                if forbidden:
+                    raise DocumentImmutable(
+                        f"{self.number}: issued documents cannot change ({', '.join(sorted(forbidden))})"
+                    )
+            else:
+                self._refuse_changes_to_issued_fields()
+        super().save(*args, **kwargs)
+
+    def _refuse_changes_to_issued_fields(self) -> None:
+        fields = [
+            f for f in self._meta.concrete_fields if f.name not in self.MUTABLE_FIELDS and not f.primary_key
+        ]
+        stored = type(self)._base_manager.filter(pk=self.pk).values(*(f.attname for f in fields)).first()
+        if stored is None:
+            return
+        changed = []
+        for field in fields:
+            current = getattr(self, field.attname)
+            if isinstance(field, models.JSONField):
+                # Compare as the database holds it (Decimal -> str, dates -> ISO).
+                current = json.loads(json.dumps(current, cls=DjangoJSONEncoder))
+            if current != stored[field.attname]:
+                changed.append(field.name)
+        if changed:
+            raise DocumentImmutable(f"{self.number}: issued documents cannot change ({', '.join(changed)})")
+
+    def delete(self, *args, **kwargs):
+        raise DocumentImmutable(f"{self.number}: issued documents cannot be deleted")

@@ -1,0 +1,126 @@
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from billing import tasks
+from billing.models import Document
+from billing.services import documents_issue_for_order
+from orders.models import Order
+from orders.services import order_mark_paid
+from tests.billing.factories import PaidOrderFactory, subscription_invoice
+from tests.factories import OrderFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_paying_an_order_issues_renders_and_emails(django_capture_on_commit_callbacks):
+    order = OrderFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        order_mark_paid(order_id=order.pk, amount_paid=order.total, currency=order.currency,
+                        payment_intent_id="pi_test_flow")
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID
+
+    invoice = Document.objects.get(order=order, kind=Document.Kind.INVOICE)
+    receipt = Document.objects.get(order=order, kind=Document.Kind.RECEIPT)
+    assert invoice.has_pdf and receipt.has_pdf
+    assert invoice.emailed_at is not None and receipt.emailed_at is not None
+
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == [order.email]
+    assert invoice.number in message.subject and order.number in message.subject
+    assert f"https://shop.example.com/orders/{order.reference}/" in message.body
+    assert [name for name, _, _ in message.attachments] == [f"{invoice.number}.pdf", f"{receipt.number}.pdf"]
+    assert all(mimetype == "application/pdf" for _, _, mimetype in message.attachments)
+    assert message.attachments[0][1].startswith(b"%PDF")
+    html, mimetype = message.alternatives[0]
+    assert mimetype == "text/html" and invoice.number in html
+
+
+def test_running_the_task_twice_gives_one_result(django_capture_on_commit_callbacks):
+    order = PaidOrderFactory()
+    for _ in range(2):
+        with django_capture_on_commit_callbacks(execute=True):
+            tasks.issue_order_documents.delay(order.pk)
+    assert Document.objects.filter(order=order, kind=Document.Kind.INVOICE).count() == 1
+    assert Document.objects.filter(order=order, kind=Document.Kind.RECEIPT).count() == 1
+    assert len(mail.outbox) == 1
+
+    invoice = Document.objects.get(order=order, kind=Document.Kind.INVOICE)
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.render_document_pdf.delay(invoice.pk)
+        tasks.send_document_email.delay(invoice.pk)
+    assert len(mail.outbox) == 1
+
+
+def test_unpaid_order_task_does_nothing(django_capture_on_commit_callbacks):
+    order = OrderFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.issue_order_documents.delay(order.pk)
+    assert not Document.objects.exists()
+    assert mail.outbox == []
+
+
+def test_sweep_renders_documents_left_without_pdf(settings, django_capture_on_commit_callbacks):
+    order = PaidOrderFactory()
+    invoice, receipt = documents_issue_for_order(order_id=order.pk)  # as if the worker died here
+    assert not invoice.has_pdf
+
+    # Issued just now: within the grace period the normal chain may still run.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.render_missing_pdfs.delay().get() == 0
+
+    settings.BILLING_RENDER_SWEEP_AFTER_SECONDS = 0
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.render_missing_pdfs.delay().get() == 2
+    invoice.refresh_from_db()
+    receipt.refresh_from_db()
+    assert invoice.has_pdf and receipt.has_pdf
+    assert len(mail.outbox) == 1  # the invoice's rendering goes on to e-mail it
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.render_missing_pdfs.delay().get() == 0
+
+
+def test_sweep_picks_old_documents():
+    old = subscription_invoice(stripe_invoice_id="in_old", issued_at=timezone.now() - timedelta(minutes=5))
+    subscription_invoice(stripe_invoice_id="in_new")
+    assert tasks.render_missing_pdfs.delay().get() == 1
+    old.refresh_from_db()
+    # delay_on_commit inside the test transaction: enqueued at commit, so the
+    # render itself is checked in the test above.
+    assert not old.has_pdf
+
+
+def test_guest_email_links_carry_the_order_reference(django_capture_on_commit_callbacks):
+    order = PaidOrderFactory()  # guest: no customer account
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.issue_order_documents.delay(order.pk)
+    invoice = Document.objects.get(order=order, kind=Document.Kind.INVOICE)
+    body = mail.outbox[0].body
+    assert f"https://shop.example.com/documents/{invoice.pk}/pdf/?ref={order.reference}" in body
+
+
+def test_signed_in_customer_email_links_have_no_reference(django_capture_on_commit_callbacks):
+    from tests.factories import UserFactory
+
+    order = PaidOrderFactory(customer=UserFactory())
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.issue_order_documents.delay(order.pk)
+    invoice = Document.objects.get(order=order, kind=Document.Kind.INVOICE)
+    body = mail.outbox[0].body
+    assert f"https://shop.example.com/documents/{invoice.pk}/pdf/\n" in body
+    assert "?ref=" not in body
+
+
+def test_only_invoices_are_emailed():
+    from billing.exceptions import BillingError
+    from billing.services import document_send_email
+
+    order = PaidOrderFactory()
+    _, receipt = documents_issue_for_order(order_id=order.pk)
+    with pytest.raises(BillingError):
+        document_send_email(document_id=receipt.pk)
