@@ -53,6 +53,9 @@ class Order(models.Model):
     # Stripe references (the Checkout Session is created after the order).
     stripe_checkout_session_id = models.CharField(max_length=255, blank=True, db_index=True)
     stripe_payment_intent_id = models.CharField(max_length=255, blank=True, db_index=True)
+    # Stripe's hosted payment page for this order: the customer can go back to
+    # it (e.g. after a declined card) while the reservation lasts.
+    checkout_url = models.URLField(max_length=2048, blank=True)
     amount_paid = models.PositiveIntegerField(default=0)
     # The last thing that went wrong with paying, as the customer should read it.
     payment_error = models.CharField(max_length=500, blank=True)
@@ -80,6 +83,16 @@ class Order(models.Model):
     @property
     def is_final(self) -> bool:
         return self.status in self.FINAL
+
+    @property
+    def can_retry_payment(self) -> bool:
+        from django.utils import timezone
+
+        return (
+            self.status == self.Status.AWAITING_PAYMENT
+            and bool(self.checkout_url)
+            and self.expires_at > timezone.now()
+        )
 
     @property
     def billing_address_lines(self) -> list[str]:

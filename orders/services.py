@@ -144,14 +144,15 @@ def _reserve_stock_again(order: Order) -> bool:
     return True
 
 
-def order_attach_checkout_session(*, order_id: int, session_id: str, expires_at) -> Order:
+def order_attach_checkout_session(*, order_id: int, session_id: str, url: str, expires_at) -> Order:
     """Link the order to its Checkout Session. The reservation lasts as long as
     the session can be paid (Stripe's minimum lifetime may exceed ours)."""
     with transaction.atomic():
         order = _lock(order_id)
         order.stripe_checkout_session_id = session_id
+        order.checkout_url = url
         order.expires_at = max(order.expires_at, expires_at)
-        order.save(update_fields=["stripe_checkout_session_id", "expires_at"])
+        order.save(update_fields=["stripe_checkout_session_id", "checkout_url", "expires_at"])
     return order
 
 

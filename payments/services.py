@@ -66,6 +66,7 @@ def checkout_start(*, order: Order) -> str:
     order_services.order_attach_checkout_session(
         order_id=order.pk,
         session_id=session["id"],
+        url=session["url"],
         expires_at=datetime.fromtimestamp(session["expires_at"], tz=dt_timezone.utc),
     )
     return session["url"]

@@ -62,4 +62,8 @@ def stripe_webhooks(stripe_emulator, live_server, settings):
     def wait(timeout: float = 15) -> None:
         emulator_control(stripe_emulator.url, "webhooks/wait", {"timeout": timeout})
 
-    return wait
+    yield wait
+    # No delivery may reach the live server while the test database is flushed.
+    emulator_control(stripe_emulator.url, "webhooks/faults", method="DELETE")
+    wait()
+    emulator_control(stripe_emulator.url, "reset")

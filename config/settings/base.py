@@ -149,6 +149,8 @@ if REDIS_URL:
 else:
     # No server needed: messages are files under var/, shared by the web
     # process, the worker and beat on one machine.
+    for _folder in (CELERY_FILESYSTEM_BROKER_DIR, VAR_DIR / "celery-control"):
+        _folder.mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_FILESYSTEM_BROKER_DIR),

@@ -18,7 +18,7 @@
       })
       .then(function (data) {
         statusEl.textContent = data.status_display;
-        statusEl.className = "status-badge status-" + data.status;
+        statusEl.className = "badge badge-" + data.status;
         if (data.payment_error) {
           errorEl.textContent = data.payment_error;
           errorEl.hidden = false;

@@ -60,5 +60,6 @@ def page(browser, request):
         page.screenshot(path=str(shots / f"{next(counter):02d}-{name}.png"), full_page=True)
 
     page.snap = snap
+    page.artifacts = shots
     yield page
     context.close()
