@@ -62,6 +62,7 @@ def setup_django(database_url: str, **env) -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
     os.environ["DATABASE_URL"] = database_url
     os.environ.setdefault("VAR_DIR", str(Path(tempfile.mkdtemp(prefix="bench-var-"))))
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
     os.environ.update(env)
     import django
 

@@ -171,14 +171,17 @@ def payment_intent_failed(*, intent: dict) -> Order | None:
         return None
     error = intent.get("last_payment_error") or {}
     message = error.get("message") or "Your payment was declined."
-    Payment.objects.create(
-        order=order,
-        status=Payment.Status.FAILED,
-        amount=intent.get("amount") or 0,
-        currency=intent.get("currency") or order.currency,
+    # One row per failed attempt (its charge): a repeated webhook adds nothing.
+    Payment.objects.get_or_create(
         stripe_payment_intent_id=intent["id"],
         stripe_charge_id=error.get("charge") or "",
+        status=Payment.Status.FAILED,
         failure_message=message[:500],
+        defaults={
+            "order": order,
+            "amount": intent.get("amount") or 0,
+            "currency": intent.get("currency") or order.currency,
+        },
     )
     return order_services.order_record_payment_error(order_id=order.pk, message=message)
 

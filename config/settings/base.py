@@ -74,7 +74,6 @@ TEMPLATES = [
 # SQLite under var/ unless DATABASE_URL names another database (PostgreSQL in CI
 # and production).
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
-DATABASES["default"].setdefault("ATOMIC_REQUESTS", False)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several processes (web, worker, beat) share the file: wait for locks
     # instead of failing at once, and let readers run during a write.
@@ -169,9 +168,6 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
-# Bounded retries for transient errors (Stripe unavailable, a locked row, ...).
-CELERY_TASK_DEFAULT_MAX_RETRIES = 5
-CELERY_TASK_DEFAULT_RETRY_DELAY = 10
 
 # Periodic work, one entry per job (see each comment for the interval).
 CELERY_BEAT_SCHEDULE = {

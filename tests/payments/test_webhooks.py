@@ -156,6 +156,7 @@ def test_webhook_for_an_unknown_order_is_acknowledged(stripe_emulator, stripe_we
 
 def test_declined_card_keeps_the_order_open_with_the_reason(stripe_emulator, stripe_webhooks, order_at_checkout):
     order, session_id, product = order_at_checkout
+    emulator_control(stripe_emulator.url, "webhooks/faults", {"action": "duplicate", "count": 20})
     pay_session(stripe_emulator.url, session_id, "4000000000000002")
     stripe_webhooks()
 

@@ -28,7 +28,8 @@ class Command(BaseCommand):
             "--wait", type=float, default=0, help="Seconds to keep trying while Stripe (the emulator) starts"
         )
 
-    def handle(self, *args, base_url, wait, **options):
+    def handle(self, *args, base_url, wait, verbosity=1, **options):
+        say = self.stdout.write if verbosity else (lambda message: None)
         settings.SITE_URL = base_url.rstrip("/")
         prefix = settings.SITE_URL + "/stripe/webhook/"
         deadline = time.monotonic() + wait
@@ -46,7 +47,7 @@ class Command(BaseCommand):
         for local in WebhookEndpoint.objects.filter(url__startswith=prefix):
             wanted = set(ENABLED_EVENTS)
             if local.id in remote and local.secret and set(remote[local.id]["enabled_events"]) == wanted:
-                self.stdout.write(f"Webhook endpoint {local.id} already registered: {local.url}")
+                say(f"Webhook endpoint {local.id} already registered: {local.url}")
                 return
             # Gone at Stripe (e.g. the emulator was reset) or out of date: start again.
             if local.id in remote:
@@ -67,4 +68,4 @@ class Command(BaseCommand):
             api_version=djstripe_settings.STRIPE_API_VERSION,
         )
         endpoint = WebhookEndpoint.sync_from_stripe_data(data, api_key=djstripe_settings.STRIPE_SECRET_KEY)
-        self.stdout.write(self.style.SUCCESS(f"Registered webhook endpoint {endpoint.id}: {endpoint.url}"))
+        say(self.style.SUCCESS(f"Registered webhook endpoint {endpoint.id}: {endpoint.url}"))
