@@ -8,11 +8,12 @@ time, so a price sent by the browser can never reach an order.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from functools import cached_property
 
 from django.conf import settings
 
+from billing.tax import vat_from_gross
 from orders.exceptions import InvalidQuantity, OrderError, OutOfStock
 from orders.services import MAX_QUANTITY_PER_LINE, CartItem, validate_quantity
 
@@ -45,9 +46,9 @@ class VatLine:
 
     @classmethod
     def from_gross(cls, rate: Decimal, gross: int) -> VatLine:
-        # VAT-included prices: VAT = gross x rate / (100 + rate), rounded half-up per rate.
-        vat = (Decimal(gross) * rate / (Decimal(100) + rate)).quantize(Decimal("1"), rounding=ROUND_HALF_UP)
-        return cls(rate=rate, gross=gross, vat=int(vat), net=gross - int(vat))
+        # The invoice's own rule (billing.tax), so the cart and the invoice agree to the cent.
+        vat = vat_from_gross(gross, rate)
+        return cls(rate=rate, gross=gross, vat=vat, net=gross - vat)
 
 
 class Cart:
