@@ -3,6 +3,7 @@
 import argparse
 import logging
 import os
+import signal
 
 from .server import EmulatorServer
 
@@ -31,6 +32,8 @@ def main(argv=None):
         public_url=args.public_url.rstrip("/") if args.public_url else None,
         webhook_retry_base=args.webhook_retry_base, webhook_timeout=args.webhook_timeout,
         refund_delay=args.refund_delay)
+    # SIGTERM stops like Ctrl-C, so pending state is flushed to --state.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     server.serve_forever()
 
 

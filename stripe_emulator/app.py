@@ -17,7 +17,9 @@ from urllib.parse import urlsplit
 from . import checkout_page, control, webhooks
 from .resources import ROUTES as API_ROUTES
 from .resources import account
+from .resources import billing
 from .resources.checkout import sweep_expired
+from .resources.files import parse_multipart
 from .scheduler import Scheduler
 from .responses import Response
 from .store import Store
@@ -38,6 +40,9 @@ class Config:
     dispute_delay: float = 1.0  # payment with the 0259 card -> dispute opened
     sweep_interval: float = 1.0  # how often expired checkout sessions are looked for
     reorder_window: float = 5.0  # a reorder fault flushes after this even if short of `count`
+    # State file writes are coalesced to at most one per `save_delay` seconds
+    # (0: write on every change); the server flushes on stop.
+    save_delay: float = 0.2
 
 
 @dataclass
@@ -76,9 +81,9 @@ def _compile(method, pattern, handler, kind):
 class Emulator:
     def __init__(self, config):
         self.config = config
-        self.store = Store(config.state_path)
+        self.store = Store(config.state_path, save_delay=config.save_delay)
         self.webhooks = webhooks.Webhooks(self)
-        self.scheduler = Scheduler(self.run_job, lambda: sweep_expired(self), config.sweep_interval)
+        self.scheduler = Scheduler(self.run_job, self._sweep, config.sweep_interval)
         self.api_faults = []
         self._faults_lock = threading.Lock()
         self._in_flight = set()  # idempotency keys being executed now
@@ -92,12 +97,19 @@ class Emulator:
         with self.store.lock:
             account.ensure(self)
 
+    def _sweep(self):
+        """Periodic housekeeping: expire checkout sessions, and bill
+        subscriptions on the emulator's own clock as real time passes."""
+        sweep_expired(self)
+        billing.sweep(self)
+
     def start(self):
         self.scheduler.start()
 
     def stop(self):
         self.scheduler.stop()
         self.webhooks.stop()
+        self.store.close()
 
     def reset(self):
         with self.store.lock:
@@ -138,6 +150,8 @@ class Emulator:
                 json_body = None
                 if body and "json" in headers.get("content-type", ""):
                     json_body = json.loads(body)
+                elif body and headers.get("content-type", "").startswith("multipart/form-data"):
+                    params.update(parse_multipart(body, headers["content-type"]))  # file uploads
                 elif body:
                     params.update(parse_form(body.decode("utf-8")))
                 req = Request(self, method, path, params, headers, request_id,

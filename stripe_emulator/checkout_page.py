@@ -4,7 +4,7 @@ receipts: plain HTML forms, no scripts, no external assets."""
 from html import escape
 
 from .money import format_amount
-from .resources import checkout
+from .resources import billing, checkout
 from .responses import html, redirect
 from .wire import StripeError
 
@@ -32,14 +32,42 @@ def _html(title, body, status=200):
     return html(status, page)
 
 
+def _per(price):
+    recurring = price.get("recurring") or {}
+    if not recurring:
+        return ""
+    count, interval = recurring["interval_count"], recurring["interval"]
+    return f" per {interval}" if count == 1 else f" every {count} {interval}s"
+
+
+def _trial_days(req, session):
+    trial_end = checkout._trial_end(req.store, session)
+    return max(1, round((trial_end - req.store.now()) / 86400)) if trial_end else 0
+
+
 def _items_table(req, session):
+    if session["mode"] == "setup":
+        return ""
     rows = "".join(
         f"<tr><td>{escape(item['description'] or '')}</td><td class=\"num\">{item['quantity']}</td>"
-        f"<td class=\"num\">{escape(format_amount(item['amount_total'], item['currency']))}</td></tr>"
+        f"<td class=\"num\">{escape(format_amount(item['amount_total'], item['currency']) + _per(item['price']))}"
+        f"</td></tr>"
         for item in checkout.line_items(req.store, session))
+    label = "Total due today" if session["mode"] == "subscription" else "Total"
     total = escape(format_amount(session["amount_total"], session["currency"]))
-    return (f"<table><tr><th>Item</th><th class=\"num\">Qty</th><th class=\"num\">Amount</th></tr>{rows}"
-            f"<tr><th>Total</th><th></th><th class=\"num\" id=\"total\">{total}</th></tr></table>")
+    table = (f"<table><tr><th>Item</th><th class=\"num\">Qty</th><th class=\"num\">Amount</th></tr>{rows}"
+             f"<tr><th>{label}</th><th></th><th class=\"num\" id=\"total\">{total}</th></tr></table>")
+    if session["mode"] == "subscription":
+        recurring = [i for i in checkout.line_items(req.store, session) if i["price"]["type"] == "recurring"]
+        amount = sum(i["amount_total"] for i in recurring)
+        per = escape(format_amount(amount, session["currency"]) + _per(recurring[0]["price"]))
+        days = _trial_days(req, session)
+        if days:
+            table += (f"<p id=\"trial\">{days} days free, then <strong id=\"recurring\">{per}</strong>"
+                      "</p>")
+        else:
+            table += f"<p>Then <strong id=\"recurring\">{per}</strong></p>"
+    return table
 
 
 def _cancel_link(session):
@@ -53,9 +81,16 @@ def _pay_page(req, session, error=None, form=None, status=200):
     customer = req.store.get(session["customer"], "customer") or {}
     email = form.get("email") or session["customer_email"] or customer.get("email") or ""
     error_html = f"<div class=\"error\" role=\"alert\" id=\"error\">{escape(error)}</div>" if error else ""
-    amount = escape(format_amount(session["amount_total"], session["currency"]))
+    if session["mode"] == "subscription":
+        button = "Subscribe"
+    elif session["mode"] == "setup":
+        button = "Save card"
+    else:
+        button = f"Pay {format_amount(session['amount_total'], session['currency'])}"
+    heading = {"setup": "<p id=\"setup\">Save a card for future payments to Emulator Shop.</p>",
+               "subscription": "<p id=\"subscribe\">Subscribe to Emulator Shop</p>"}.get(session["mode"], "")
     body = f"""
-<h1>Emulator Shop (test mode)</h1>
+<h1>Emulator Shop (test mode)</h1>{heading}
 {_items_table(req, session)}
 {error_html}
 <form method="post" action="/c/pay/{escape(session['id'])}">
@@ -70,7 +105,7 @@ def _pay_page(req, session, error=None, form=None, status=200):
 <input id="cvc" name="cvc" inputmode="numeric" placeholder="123" required autocomplete="cc-csc"></div></div>
 <label for="name">Name on card</label>
 <input id="name" name="name" value="{escape(form.get('name', ''))}" autocomplete="cc-name">
-<button type="submit" id="pay">Pay {amount}</button>
+<button type="submit" id="pay">{escape(button)}</button>
 </form>
 {_cancel_link(session)}
 <p class="note">Offline Stripe emulator. Test cards: 4242 4242 4242 4242 (success),
@@ -164,7 +199,26 @@ def receipt(req):
     return _html("Receipt", body)
 
 
+def invoice_page(req):
+    """The hosted invoice page (`invoice.hosted_invoice_url`): lines and status."""
+    invoice = req.store.require(req.args["id"], "invoice")
+    rows = "".join(
+        f"<tr><td>{escape(line['description'] or '')}</td><td class=\"num\">{line['quantity']}</td>"
+        f"<td class=\"num\">{escape(format_amount(line['amount'], line['currency']))}</td></tr>"
+        for line in billing.invoice_lines(req.store, invoice))
+    cur = invoice["currency"]
+    body = (f"<h1>Invoice {escape(invoice['number'] or invoice['id'])}</h1>"
+            f"<p>Status: <strong id=\"status\">{escape(invoice['status'])}</strong></p>"
+            f"<table><tr><th>Description</th><th class=\"num\">Qty</th><th class=\"num\">Amount</th></tr>{rows}"
+            f"<tr><th>Total</th><th></th><th class=\"num\">{escape(format_amount(invoice['total'], cur))}</th></tr>"
+            f"<tr><th>Amount due</th><th></th><th class=\"num\" id=\"amount_due\">"
+            f"{escape(format_amount(invoice['amount_due'], cur))}</th></tr></table>")
+    return _html(f"Invoice {invoice['number'] or invoice['id']}", body)
+
+
 ROUTES = [
+    ("GET", "/i/{id}", invoice_page),
+    ("GET", "/i/{id}/pdf", invoice_page),
     ("GET", "/c/pay/{id}", show),
     ("POST", "/c/pay/{id}", submit),
     ("GET", "/c/3ds/{id}", show_3ds),

@@ -2,7 +2,7 @@
 They let tests and benchmarks reset state, inject faults, inspect webhook
 deliveries and drive payments without a browser."""
 
-from .resources import checkout, disputes
+from .resources import billing, checkout, disputes
 from .resources.common import render
 from .responses import Response, unlocked
 from .webhooks import FAULT_ACTIONS
@@ -106,12 +106,19 @@ def open_dispute(req):
     return render(req, disputes.open_dispute(req.app, charge_id, _body(req).get("reason") or "fraudulent"))
 
 
+def settle_dispute(req):
+    """Decide a dispute as the card network would: {"status": "won"|"lost"}.
+    Emits charge.dispute.closed (and funds_reinstated when won)."""
+    return render(req, disputes.settle(req.app, req.args["id"], _body(req).get("status")))
+
+
 def advance_clock(req):
     """Move the emulator's clock forward (e.g. past a session's expires_at)
     and run the expiry sweep at once."""
     seconds = as_int(_body(req), "seconds", required=True, minimum=0)
     req.store.clock_offset += seconds
     checkout.sweep_expired(req.app)
+    billing.sweep(req.app)  # renewals etc. of subscriptions not on a test clock
     return {"now": req.store.now(), "offset": req.store.clock_offset}
 
 
@@ -134,11 +141,45 @@ def pay_session(req):
     except checkout.NotPayable as exc:
         raise StripeError(400, "invalid_request_error", str(exc), code="checkout_session_not_payable") from None
     except StripeError as err:
-        if not err.extra.get("payment_intent"):
+        if not (err.extra.get("payment_intent") or err.extra.get("setup_intent")):
             raise  # bad input (card number, expiry, e-mail): nothing was attempted
         # A decline: like the page, the session stays open; the reason is on
         # its payment intent (`last_payment_error`) and in the events.
     return render(req, session)
+
+
+def billing_settings(req):
+    """The dunning schedule for failed subscription payments: `days` between
+    attempts (Smart-Retries-like default [3, 5, 7]: retried 3 days after the
+    first failure, 5 after that, 7 after that) and `final_action` when the last
+    retry fails: `cancel` (default; customer.subscription.deleted), `unpaid`
+    or `past_due` (leave it)."""
+    current = billing.settings(req.store)
+    if req.method == "GET":
+        return dict(current)
+    body = _body(req)
+    if "days" in body:
+        days = body["days"]
+        if isinstance(days, str):
+            days = [d for d in days.split(",") if d.strip()]
+        if not isinstance(days, list):
+            raise invalid("`days` must be a list of numbers of days.", param="days")
+        try:
+            days = [float(d) for d in days]
+        except (TypeError, ValueError):
+            raise invalid("`days` must be a list of numbers of days.", param="days") from None
+        if any(d <= 0 for d in days):
+            raise invalid("Each retry must be a positive number of days.", param="days")
+        current["retry_days"] = [int(d) if d == int(d) else d for d in days]
+    if "final_action" in body:
+        if body["final_action"] not in billing.FINAL_ACTIONS:
+            raise invalid(f"`final_action` must be one of {', '.join(billing.FINAL_ACTIONS)}.",
+                          param="final_action")
+        current["final_action"] = body["final_action"]
+    for name in ("upcoming_days", "trial_notice_days"):
+        if name in body:
+            current[name] = as_int(body, name, minimum=0)
+    return dict(current)
 
 
 ROUTES = [
@@ -154,6 +195,9 @@ ROUTES = [
     ("POST", "/_emulator/webhooks/wait", wait),
     ("POST", "/_emulator/refunds/fail_next", fail_next_refund),
     ("POST", "/_emulator/disputes", open_dispute),
+    ("POST", "/_emulator/disputes/{id}/settle", settle_dispute),
     ("POST", "/_emulator/clock/advance", advance_clock),
     ("POST", "/_emulator/checkout/sessions/{id}/pay", pay_session),
+    ("GET", "/_emulator/billing/retry_schedule", billing_settings),
+    ("POST", "/_emulator/billing/retry_schedule", billing_settings),
 ]

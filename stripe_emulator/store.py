@@ -2,6 +2,7 @@
 
 import json
 import os
+from contextlib import contextmanager
 import secrets
 import string
 import tempfile
@@ -20,9 +21,15 @@ class Store:
 
     Callers hold `lock` around every read-modify-write; handlers run under it."""
 
-    def __init__(self, path=None):
+    def __init__(self, path=None, save_delay=0.0):
         self.lock = threading.RLock()
         self.path = path
+        self.save_delay = save_delay
+        self._save_cond = threading.Condition()
+        self._dirty = False
+        self._closing = False
+        self._writer = None
+        self._last_write = 0.0
         self.clear()
         if path and os.path.exists(path):
             self.load()
@@ -38,9 +45,31 @@ class Store:
             # Seconds added to the wall clock (control route /_emulator/clock),
             # so tests can let sessions expire without waiting.
             self.clock_offset = 0
+            self.time_override = None  # see `at()`
+            self._reindex()
+
+    def _reindex(self):
+        # type -> {id: None} (insertion-ordered), so `all(type_)` does not scan
+        # every object: billing runs emit many events over large states.
+        self.by_type = {}
+        for id_, obj in self.objects.items():
+            self.by_type.setdefault(obj.get("object"), {})[id_] = None
 
     def now(self):
+        if self.time_override is not None:
+            return self.time_override
         return int(time.time()) + self.clock_offset
+
+    @contextmanager
+    def at(self, timestamp):
+        """Make `now()` answer `timestamp` (a test clock's time) while objects
+        and events are created for it. Callers hold `lock`."""
+        saved = self.time_override
+        self.time_override = timestamp
+        try:
+            yield
+        finally:
+            self.time_override = saved
 
     @staticmethod
     def new_id(prefix, length=24):
@@ -50,6 +79,7 @@ class Store:
         with self.lock:
             self.seq += 1
             self.objects[obj["id"]] = obj
+            self.by_type.setdefault(obj.get("object"), {})[obj["id"]] = None
             self.order[obj["id"]] = self.seq
             if private is not None:
                 self.private[obj["id"]] = private
@@ -73,8 +103,9 @@ class Store:
     def all(self, type_, predicate=None):
         """Objects of `type_`, newest first."""
         with self.lock:
-            found = [o for o in self.objects.values()
-                     if o.get("object") == type_ and (predicate is None or predicate(o))]
+            objects = self.objects
+            found = [objects[id_] for id_ in self.by_type.get(type_, ())
+                     if predicate is None or predicate(objects[id_])]
         found.sort(key=lambda o: self.order[o["id"]], reverse=True)
         return found
 
@@ -83,6 +114,7 @@ class Store:
             obj = self.objects.pop(id_, None)
             if obj is not None:
                 self.deleted[id_] = obj["object"]
+                self.by_type.get(obj.get("object"), {}).pop(id_, None)
             self.order.pop(id_, None)
             self.private.pop(id_, None)
 
@@ -95,19 +127,61 @@ class Store:
         }
 
     def save(self):
-        """Write the state atomically (temp file + rename) so a crash mid-write
-        never leaves a truncated state file."""
+        """Persist the state. With `save_delay` (seconds) > 0 the write is
+        coalesced: a background writer saves at most every `save_delay` (and
+        at least twice as long as the last write took), so a large state does
+        not cost a full rewrite per request; `flush()` writes at once (the
+        server calls it on stop). With 0, every call writes synchronously."""
+        if not self.path:
+            return
+        if self.save_delay <= 0:
+            self.flush()
+            return
+        with self._save_cond:
+            self._dirty = True
+            if self._writer is None:
+                self._writer = threading.Thread(target=self._write_loop, name="emulator-state-writer",
+                                                daemon=True)
+                self._writer.start()
+            self._save_cond.notify_all()
+
+    def _write_loop(self):
+        while True:
+            with self._save_cond:
+                while not self._dirty and not self._closing:
+                    self._save_cond.wait()
+                if self._closing:
+                    return
+            time.sleep(max(self.save_delay, 2 * self._last_write))
+            self.flush()
+
+    def flush(self):
+        """Write the state now, atomically (temp file + rename) so a crash
+        mid-write never leaves a truncated state file."""
         if not self.path:
             return
         folder = os.path.dirname(os.path.abspath(self.path))
         os.makedirs(folder, exist_ok=True)
         # Under the lock, so two writers cannot rename an older snapshot last.
         with self.lock:
+            started = time.monotonic()
+            with self._save_cond:
+                self._dirty = False
             text = json.dumps(self._snapshot(), separators=(",", ":"))
             fd, tmp = tempfile.mkstemp(dir=folder, prefix=".emulator-state-")
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 f.write(text)
             os.replace(tmp, self.path)
+            self._last_write = time.monotonic() - started
+
+    def close(self):
+        """Stop the background writer after a final write of pending changes."""
+        with self._save_cond:
+            self._closing = True
+            dirty = self._dirty
+            self._save_cond.notify_all()
+        if dirty:
+            self.flush()
 
     def load(self):
         with open(self.path, encoding="utf-8") as f:
@@ -120,3 +194,4 @@ class Store:
             self.deleted = data["deleted"]
             self.seq = data["seq"]
             self.clock_offset = data.get("clock_offset", 0)
+            self._reindex()

@@ -2,10 +2,10 @@
 
 import secrets
 
-from .. import fixtures
+from .. import cards, fixtures
 from ..wire import as_dict, as_list, as_str, invalid, list_object, metadata, not_found
 from .common import INCLUDES, deleted, eq_filter, previous_attributes, render, render_list, snapshot
-from .payment_methods import attach_to
+from .payment_methods import attach_to, resolve
 
 # Fields a create/update copies as given (strings or null).
 _TEXT_FIELDS = ("email", "name", "description", "phone")
@@ -54,9 +54,25 @@ def _apply(req, customer):
         customer["tax_exempt"] = as_str(params, "tax_exempt", choices=("none", "exempt", "reverse"))
     customer["metadata"] = metadata(params, customer["metadata"])
     customer["invoice_settings"] = _invoice_settings(params, customer["invoice_settings"])
-    pm_id = customer["invoice_settings"]["default_payment_method"]
-    if pm_id and not req.store.get(pm_id, "payment_method"):
-        raise not_found("PaymentMethod", pm_id, param="invoice_settings[default_payment_method]")
+
+
+def _default_payment_method(req, customer):
+    """Check `invoice_settings.default_payment_method` on update: it must be
+    attached to the customer (a test id like `pm_card_visa` attaches a fresh card)."""
+    settings = customer["invoice_settings"]
+    pm_id = settings["default_payment_method"]
+    if not pm_id:
+        return
+    param = "invoice_settings[default_payment_method]"
+    if pm_id in cards.TEST_PAYMENT_METHODS:
+        settings["default_payment_method"] = attach_to(req, pm_id, customer, param=param)["id"]
+        return
+    pm = req.store.get(pm_id, "payment_method")
+    if pm is None:
+        raise not_found("PaymentMethod", pm_id, param=param)
+    if pm["customer"] != customer["id"]:
+        raise invalid(f"The customer does not have a payment method with the ID {pm_id}. The payment method "
+                      "must be attached to the customer.", param=param, code="resource_missing")
 
 
 def new_customer(req, email=None, name=None):
@@ -80,13 +96,38 @@ def new_customer(req, email=None, name=None):
 
 
 def create(req):
+    params = req.params
     customer = new_customer(req)
     _apply(req, customer)
-    pm_id = as_str(req.params, "payment_method")
+    clock_id = as_str(params, "test_clock")
+    if clock_id:
+        clock = req.store.require(clock_id, "test_helpers.test_clock", param="test_clock",
+                                  kind="test_helpers.test_clock")
+        customer["test_clock"] = clock["id"]
+        customer["created"] = clock["frozen_time"]
+    pm_id = as_str(params, "payment_method")
+    to_attach = [resolve(req, pm_id, "payment_method")] if pm_id else []
+    default = customer["invoice_settings"]["default_payment_method"]
+    if default:
+        # The default must be a card attached now: the `payment_method` given
+        # (test ids like pm_card_visa name the card created for it) or a test id.
+        param = "invoice_settings[default_payment_method]"
+        if to_attach and default in (pm_id, to_attach[0]["id"]):
+            default = to_attach[0]["id"]
+        elif default in cards.TEST_PAYMENT_METHODS:
+            to_attach.append(resolve(req, default, param))
+            default = to_attach[-1]["id"]
+        else:
+            pm = req.store.get(default, "payment_method")
+            if pm is None:
+                raise not_found("PaymentMethod", default, param=param)
+            raise invalid(f"The customer does not have a payment method with the ID {default}. The payment "
+                          "method must be attached to the customer.", param=param, code="resource_missing")
+        customer["invoice_settings"]["default_payment_method"] = default
     req.store.add(customer)
     req.emit("customer.created", customer)
-    if pm_id:
-        attach_to(req, pm_id, customer, param="payment_method")
+    for pm in to_attach:
+        attach_to(req, pm, customer, param="payment_method")
     return render(req, customer)
 
 
@@ -98,6 +139,8 @@ def update(req):
     customer = req.store.require(req.args["id"], "customer")
     before = snapshot(customer)
     _apply(req, customer)
+    if "default_payment_method" in as_dict(req.params, "invoice_settings"):
+        _default_payment_method(req, customer)
     previous = previous_attributes(before, customer)
     if previous:
         req.emit("customer.updated", customer, previous)
@@ -112,7 +155,7 @@ def delete(req):
 
 
 def list_(req):
-    return render_list(req, "customer", "/v1/customers", [eq_filter(req, "email")])
+    return render_list(req, "customer", "/v1/customers", [eq_filter(req, "email"), eq_filter(req, "test_clock")])
 
 
 def _empty_list(path):
@@ -121,7 +164,6 @@ def _empty_list(path):
 
 # dj-stripe expands these on every customer it syncs.
 INCLUDES[("customer", "sources")] = _empty_list("sources")
-INCLUDES[("customer", "subscriptions")] = _empty_list("subscriptions")
 INCLUDES[("customer", "tax_ids")] = _empty_list("tax_ids")
 
 ROUTES = [

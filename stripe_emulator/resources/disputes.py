@@ -3,10 +3,15 @@
 from .. import cards, fixtures
 from ..wire import as_bool, as_dict, invalid, metadata
 from .charges import new_balance_transaction
+from . import files
 from .common import Background, eq_filter, previous_attributes, render, render_list, snapshot
 
 DISPUTE_FEE = 1500  # Stripe's dispute fee, in minor units (USD)
 EVIDENCE_FIELDS = tuple(k for k in fixtures.template("dispute", "evidence") if k != "enhanced_evidence")
+# Evidence fields that name an uploaded file (purpose dispute_evidence).
+FILE_EVIDENCE_FIELDS = ("cancellation_policy", "customer_communication", "customer_signature",
+                        "duplicate_charge_documentation", "receipt", "refund_policy", "service_documentation",
+                        "shipping_documentation", "uncategorized_file")
 
 
 def open_dispute(app, charge_id, reason="fraudulent"):
@@ -63,16 +68,23 @@ def update(req):
     dispute = req.store.require(req.args["id"], "dispute")
     if dispute["status"] in ("won", "lost"):
         raise invalid("This dispute is already closed.", code="dispute_already_closed")
+    submit = as_bool(req.params, "submit", False)
+    if submit and dispute["status"] in ("under_review", "warning_under_review"):
+        raise invalid("This dispute is already under review: its evidence was submitted.",
+                      param="submit", code="dispute_already_submitted")
     before = snapshot(dispute)
     evidence = as_dict(req.params, "evidence")
     for key, value in evidence.items():
         if key not in EVIDENCE_FIELDS:
             raise invalid(f"Received unknown parameter: evidence[{key}]", param=f"evidence[{key}]")
+        if key in FILE_EVIDENCE_FIELDS and value:
+            files.require_file(req.store, value, "dispute_evidence", f"evidence[{key}]")
+    for key, value in evidence.items():
         dispute["evidence"][key] = value or None
     if evidence:
         dispute["evidence_details"]["has_evidence"] = True
     dispute["metadata"] = metadata(req.params, dispute["metadata"])
-    if as_bool(req.params, "submit", False):
+    if submit:
         dispute["status"] = "under_review"
         dispute["evidence_details"]["submission_count"] += 1
     previous = previous_attributes(before, dispute)
@@ -89,6 +101,32 @@ def close(req):
     dispute["status"] = "lost"
     req.emit("charge.dispute.closed", dispute, previous_attributes(before, dispute))
     return render(req, dispute)
+
+
+def settle(app, dispute_id, outcome):
+    """The card network decides (control route): `won` gives the money back
+    (funds reinstated), `lost` keeps it withdrawn. Emits charge.dispute.closed."""
+    if outcome not in ("won", "lost"):
+        raise invalid("`status` must be won or lost.", param="status")
+    ctx = Background(app)
+    store = app.store
+    dispute = store.require(dispute_id, "dispute")
+    if dispute["status"] in ("won", "lost"):
+        if dispute["status"] != outcome:
+            raise invalid(f"This dispute is already closed ({dispute['status']}).", code="dispute_already_closed")
+        return dispute
+    before = snapshot(dispute)
+    if outcome == "won":
+        txn = new_balance_transaction(ctx, dispute["amount"], dispute["currency"], dispute["id"], "adjustment",
+                                      description=f"Chargeback reversal for {dispute['charge']}")
+        dispute["balance_transactions"] = list(dispute["balance_transactions"] or []) + [snapshot(txn)]
+    dispute["status"] = outcome
+    dispute["evidence_details"]["past_due"] = False
+    previous = previous_attributes(before, dispute)
+    if outcome == "won":
+        ctx.emit("charge.dispute.funds_reinstated", dispute)
+    ctx.emit("charge.dispute.closed", dispute, previous)
+    return dispute
 
 
 def list_(req):

@@ -104,7 +104,7 @@ def update(req):
 def attach(req):
     customer_id = as_str(req.params, "customer", required=True)
     customer = req.store.require(customer_id, "customer", param="customer")
-    pm = req.store.require(req.args["id"], "payment_method", kind="PaymentMethod")
+    pm = resolve(req, req.args["id"], "payment_method")  # test ids (pm_card_visa) attach a fresh card
     return render(req, attach_to(req, pm, customer))
 
 

@@ -13,11 +13,16 @@ FIXTURES = json.loads((SHARED if SHARED.exists() else VENDORED).read_text())["re
 
 # Keys Stripe sends only in some states, which the fixture therefore lacks:
 # a failed refund's reason, the secret in the webhook endpoint create
-# response, a session's line items when expanded.
-OPTIONAL = {"refund": {"failure_reason"}, "webhook_endpoint": {"secret"}, "checkout.session": {"line_items"}}
+# response, a session's line items and an invoice's payments when expanded.
+OPTIONAL = {"refund": {"failure_reason"}, "webhook_endpoint": {"secret"}, "checkout.session": {"line_items"},
+            "invoice": {"payments"}}
 # Sub-objects the fixture abbreviates (e.g. last_payment_error is only
 # {"type": ...} there): their fixture keys must be present, more are allowed.
-OPEN = {"payment_intent.last_payment_error", "payment_intent.next_action", "event.data"}
+OPEN = {"payment_intent.last_payment_error", "payment_intent.next_action", "event.data",
+        # Billing: the fixture abbreviates these; Stripe also sends `price_details`
+        # on pricing, the whole error on last_setup_error, the intent on a payment.
+        "setup_intent.last_setup_error", "line_item.pricing", "invoiceitem.pricing",
+        "invoice_payment.payment"}
 
 
 def shape_problems(obj, type_, path=None):
@@ -135,6 +140,63 @@ def test_every_object_matches_its_fixture(client, emulator, receiver, endpoint):
                 "payment_method", "charge", "refund", "event", "webhook_endpoint", "balance_transaction",
                 "dispute"}
     assert expected <= set(seen)
+
+
+def _billing_objects(client, emulator):
+    """Subscriptions, items, invoices, lines, invoice items, invoice payments,
+    setup intents and test clocks (with their events)."""
+    from .billing_helpers import DAY, advance, clock_customer, new_clock, recurring_price, subscribe
+
+    clock = new_clock(client, 1_800_000_000)
+    customer = clock_customer(client, clock)
+    basic, pro = recurring_price(client, 1000), recurring_price(client, 2500, name="Pro")
+    sub = subscribe(client, customer, basic)
+    item = sub["items"].data[0]
+    client.v1.subscriptions.update(sub.id, params={"items": [{"id": item.id, "price": pro.id}],
+                                                   "proration_date": 1_800_000_000 + 5 * DAY})
+    trial = subscribe(client, clock_customer(client, clock), basic, trial_period_days=7)
+    advance(client, clock, 1_800_000_000 + 40 * DAY)
+    session = new_session(client, mode="setup", line_items=None, customer=customer.id, currency="eur")
+    pay_on_page(emulator, session, "4000000000000002")
+    pay_on_page(emulator, session, "4242424242424242")
+    preview = client.v1.invoices.create_preview(params={"subscription": sub.id, "subscription_details": {
+        "items": [{"id": item.id, "price": basic.id}]}})
+    canceled = client.v1.subscriptions.cancel(trial.id, params={"invoice_now": True, "prorate": True})
+    objects = [preview.to_dict(), canceled.to_dict(), client.v1.test_helpers.test_clocks.retrieve(clock.id).to_dict()]
+    invoice_id = client.v1.invoices.list(params={"subscription": sub.id}).data[0].id
+    for path in ("/v1/subscriptions?status=all", f"/v1/subscription_items?subscription={sub.id}",
+                 "/v1/invoices?limit=100", f"/v1/invoices/{invoice_id}/lines", "/v1/invoiceitems",
+                 "/v1/invoice_payments", "/v1/setup_intents", "/v1/test_helpers/test_clocks",
+                 f"/v1/invoices/{invoice_id}?expand[]=payments", f"/v1/subscription_items/{item.id}",
+                 f"/v1/checkout/sessions/{session.id}?expand[]=setup_intent"):
+        objects.append(_get(emulator, path))
+    objects.append(client.v1.test_helpers.test_clocks.delete(clock.id).to_dict())
+    return objects
+
+
+def test_billing_objects_match_their_fixtures(client, emulator, receiver, endpoint):
+    objects = _billing_objects(client, emulator)
+    wait_for_webhooks(emulator)
+    problems = []
+    for obj in objects:
+        if obj["object"] == "list":
+            problems += [p for item in obj["data"] for p in shape_problems(item, item["object"])]
+        else:
+            problems += shape_problems(obj, obj["object"])
+    problems += [p for event in receiver.events() for p in shape_problems(event, "event")]
+    assert problems == []
+    seen = {}
+    _collect(objects, seen)
+    _collect(receiver.events(), seen)
+    expected = {"subscription", "subscription_item", "invoice", "line_item", "invoiceitem", "invoice_payment",
+                "setup_intent", "test_helpers.test_clock", "plan"}
+    assert expected <= set(seen)
+    types = {e["type"] for e in receiver.events()}
+    assert {"customer.subscription.created", "customer.subscription.updated", "customer.subscription.deleted",
+            "customer.subscription.trial_will_end", "invoice.created", "invoice.finalized", "invoice.paid",
+            "invoice.payment_succeeded", "invoice.upcoming", "invoiceitem.created", "setup_intent.succeeded",
+            "setup_intent.setup_failed", "test_helpers.test_clock.advancing",
+            "test_helpers.test_clock.ready"} <= types
 
 
 def test_the_checker_catches_differences():
