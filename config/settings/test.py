@@ -1,11 +1,20 @@
 """The test suite: SQLite and no broker server unless DATABASE_URL / REDIS_URL
 say otherwise (CI points them at PostgreSQL and Redis)."""
 
+import os
+
 from .base import *  # noqa: F403
-from .base import env
+from .base import DATABASES, VAR_DIR, env
 
 DEBUG = False
 SECRET_KEY = "test-only-not-secret"
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not SQLite's in-memory database: with an in-memory database the
+    # live server and the test share one connection across threads, which
+    # SQLite cannot do safely. A file gives each thread its own connection,
+    # with the same WAL and busy timeout as the running shop. One per process,
+    # so concurrent test runs never share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES = {
