@@ -1,0 +1,197 @@
+"""Benchmark: a month's renewals on one Stripe test clock.
+
+    .venv/bin/python bench/bench_renewals.py [--subscriptions 1000] [--timeout 1800]
+
+Runs the whole stack as processes (tests/e2e/stack.py: the emulator, gunicorn,
+a real Celery worker with --concurrency=2), on a throwaway database
+(PostgreSQL when DATABASE_URL names one, else SQLite). Then:
+
+1. set-up (not timed): one test clock, N customers on it with a card, N
+   active monthly subscriptions to a plan. The set-up's webhooks are dropped
+   (an emulator fault), so the first invoices issue no documents and only the
+   renewals are measured;
+2. the clock is advanced across the month boundary; every subscription renews
+   (Stripe: invoice.created, finalized, paid, ... webhooks to gunicorn; dj-stripe
+   mirrors; our invoice.paid receiver enqueues the documents; the worker issues
+   invoice + receipt, renders both PDFs and e-mails the invoice);
+3. measured: seconds until every renewal invoice is issued, and until every
+   one (and its receipt) has its PDF; invoices per second; the worker's peak
+   memory (VmHWM of the worker's main and pool processes, from /proc).
+
+Prints the figures and writes bench/results/renewals.json.
+"""
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import stripe  # noqa: E402
+
+from bench.common import report  # noqa: E402
+from tests.e2e.stack import Stack  # noqa: E402
+
+KEY = "sk_test_emulatorOfflineShopKey000000000"
+DAY = 86400
+
+
+def control(stack, path, payload=None, method="POST"):
+    import json
+    import urllib.request
+
+    data = json.dumps(payload or {}).encode() if method != "GET" else None
+    request = urllib.request.Request(f"{stack.emulator_url}/_emulator/{path}", data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=600) as response:
+        return json.loads(response.read() or b"{}")
+
+
+class Counter:
+    """Counts renewal documents in the stack's database (SQLite or PostgreSQL)."""
+
+    SQL = (
+        "SELECT "
+        " SUM(CASE WHEN kind = 'invoice' THEN 1 ELSE 0 END),"
+        " SUM(CASE WHEN kind = 'invoice' AND pdf_rendered_at IS NOT NULL THEN 1 ELSE 0 END),"
+        " SUM(CASE WHEN kind = 'receipt' AND pdf_rendered_at IS NOT NULL THEN 1 ELSE 0 END),"
+        " SUM(CASE WHEN kind = 'invoice' AND emailed_at IS NOT NULL THEN 1 ELSE 0 END) "
+        "FROM billing_document"
+    )
+
+    def __init__(self, database_url: str):
+        self.url = database_url
+
+    def counts(self) -> tuple[int, int, int, int]:
+        if self.url.startswith("sqlite:///"):
+            import sqlite3
+
+            with sqlite3.connect(self.url[len("sqlite:///"):], timeout=30) as conn:
+                row = conn.execute(self.SQL).fetchone()
+        else:
+            import psycopg
+
+            with psycopg.connect(self.url) as conn:
+                row = conn.execute(self.SQL).fetchone()
+        return tuple(int(v or 0) for v in row)
+
+
+def worker_processes(stack) -> list[int]:
+    """The Celery worker's main process and its pool children."""
+    main = stack.processes["worker"].pid
+    pids = [main]
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) in pids:
+                pids.append(int(entry.name))
+    return pids
+
+
+def vm_hwm_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--subscriptions", type=int, default=1000)
+    parser.add_argument("--timeout", type=float, default=1800, help="seconds to wait for every document")
+    args = parser.parse_args()
+    n = args.subscriptions
+
+    with tempfile.TemporaryDirectory(prefix="bench-renewals-") as tmp, Stack(Path(tmp)) as stack:
+        api = stripe.StripeClient(KEY, base_addresses={"api": stack.emulator_url}, max_network_retries=2)
+        counter = Counter(stack.env["DATABASE_URL"])
+        [price] = api.v1.prices.list({"lookup_keys": ["coffee-club-plus-monthly"]}).data
+        start = int(time.time())
+        clock = api.v1.test_helpers.test_clocks.create({"frozen_time": start, "name": "bench renewals"})
+
+        print(f"set-up: {n} customers and subscriptions on clock {clock.id} (webhooks dropped)…", flush=True)
+        control(stack, "webhooks/faults", {"action": "drop", "count": 1_000_000})
+        setup_started = time.monotonic()
+        period_end = None
+        for i in range(n):
+            customer = api.v1.customers.create({
+                "email": f"renewal{i}@example.com", "name": f"Subscriber {i}", "test_clock": clock.id,
+                "payment_method": "pm_card_visa", "invoice_settings": {"default_payment_method": "pm_card_visa"},
+                "address": {"country": "FR", "city": "Paris", "postal_code": "75001", "line1": f"{i} rue du Bac"},
+            })
+            sub = api.v1.subscriptions.create({"customer": customer.id, "items": [{"price": price.id}]})
+            period_end = sub["items"].data[0].current_period_end
+            assert sub.status == "active"
+        control(stack, "webhooks/faults", method="DELETE")
+        control(stack, "webhooks/wait", {"timeout": 120})
+        setup_seconds = time.monotonic() - setup_started
+        before = counter.counts()
+        assert before[0] == 0, f"set-up issued documents: {before}"
+
+        print(f"advancing the clock across the month boundary ({n} renewals)…", flush=True)
+        t0 = time.monotonic()
+        api.v1.test_helpers.test_clocks.advance(clock.id, {"frozen_time": period_end + 3600})
+        while api.v1.test_helpers.test_clocks.retrieve(clock.id).status != "ready":
+            time.sleep(0.2)
+        clock_seconds = time.monotonic() - t0
+        issued_at = rendered_at = None
+        peak = {}
+        last_print = 0.0
+        while time.monotonic() - t0 < args.timeout:
+            issued, invoices_rendered, receipts_rendered, emailed = counter.counts()
+            for pid in worker_processes(stack):
+                peak[pid] = max(peak.get(pid, 0), vm_hwm_kib(pid))
+            now = time.monotonic() - t0
+            if issued_at is None and issued >= n:
+                issued_at = now
+            if invoices_rendered >= n and receipts_rendered >= n:
+                rendered_at = now
+                break
+            if now - last_print > 10:
+                print(f"  {now:6.1f}s issued {issued}/{n}, PDFs {invoices_rendered + receipts_rendered}/{2 * n}, "
+                      f"e-mailed {emailed}", flush=True)
+                last_print = now
+            time.sleep(0.5)
+        for pid in worker_processes(stack):
+            peak[pid] = max(peak.get(pid, 0), vm_hwm_kib(pid))
+        issued, invoices_rendered, receipts_rendered, emailed = counter.counts()
+        deliveries = control(stack, "deliveries", method="GET").get("data", [])
+        failed = sum(1 for d in deliveries if (d.get("status_code") or 0) >= 500)
+
+        worker_main = stack.processes["worker"].pid
+        figures = {
+            "database": "postgresql" if stack.env["DATABASE_URL"].startswith("postgres") else "sqlite",
+            "broker": "redis" if os.environ.get("REDIS_URL") else "filesystem",
+            "subscriptions": n,
+            "worker_concurrency": 2,
+            "gunicorn": {"workers": stack.web_workers, "threads": stack.threads},
+            "setup_seconds": round(setup_seconds, 1),
+            "clock_advance_seconds": round(clock_seconds, 2),
+            "seconds_until_all_invoices_issued": round(issued_at, 1) if issued_at else None,
+            "seconds_until_all_pdfs_rendered": round(rendered_at, 1) if rendered_at else None,
+            "invoices_per_second_issued": round(n / issued_at, 2) if issued_at else None,
+            "invoices_per_second_rendered": round(n / rendered_at, 2) if rendered_at else None,
+            "documents": {"invoices": issued, "invoice_pdfs": invoices_rendered, "receipt_pdfs": receipts_rendered,
+                          "invoices_emailed": emailed},
+            "webhook_deliveries_5xx": failed,
+            "worker_peak_rss_mib": {
+                "main": round(peak.get(worker_main, 0) / 1024, 1),
+                "pool_max": round(max((v for p, v in peak.items() if p != worker_main), default=0) / 1024, 1),
+                "pool_processes": len(peak) - 1,
+            },
+            "completed": rendered_at is not None,
+        }
+        report("renewals", figures)
+
+
+if __name__ == "__main__":
+    main()
