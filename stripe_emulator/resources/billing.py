@@ -908,9 +908,11 @@ def _cancel_at_period_end(store, sub, flag):
                    cancellation_details={"comment": None, "feedback": None, "reason": None})
 
 
-def _proration_specs(store, sub, changes, t):
+def _proration_specs(store, sub, changes, t, *, charge_remaining=True):
     """Credit for the unused time of the old items, charge for the remaining
-    time of the new ones, from `t` to the period's end."""
+    time of the new ones, from `t` to the period's end. When the interval
+    changes Stripe restarts the cycle and bills the new price in full, so only
+    the credit applies (`charge_remaining=False`)."""
     start, end = period(store, sub)
     total, remaining = end - start, end - max(t, start)
     last = _priv(store, sub).get("last_lines", {})
@@ -925,7 +927,7 @@ def _proration_specs(store, sub, changes, t):
                                          description=f"Unused time on {label} after {_date(t)}",
                                          proration=True, credited=last.get(item["id"])),
                               price=old_price["id"], product=old_price["product"], quantity=old_qty))
-        if new_price is not None and new_qty:
+        if new_price is not None and new_qty and charge_remaining:
             name = _product_name(store, new_price)
             label = f"{new_qty} × {name}" if new_qty > 1 else name
             amount = prorate(new_price["unit_amount"] * new_qty, remaining, total)
@@ -1010,7 +1012,8 @@ def _update(req, sub):
     trialing = sub["status"] == "trialing"
     specs = []
     if changed and not trialing and behavior != "none":
-        specs = _proration_specs(store, sub, [c[:5] for c in changed if c[0] is not None], t)
+        specs = _proration_specs(store, sub, [c[:5] for c in changed if c[0] is not None], t,
+                                 charge_remaining=not interval_change)
     # apply the item changes
     start, end = period(store, sub)
     for item, _, _, new_price, new_qty, removed, raw in changes:
@@ -1236,9 +1239,10 @@ def _preview(req, customer, sub, details):
     changes = _item_changes(req, sub, as_list(details, "items"), label=f"{label}[items]")
     changed = [c for c in changes if (c[1] or {}).get("id") != (c[3] or {}).get("id") or c[2] != c[4]]
     trialing = sub["status"] == "trialing"
+    interval_change = bool(changed) and _interval_changes(store, sub, changed) and not trialing
     specs = []
     if changed and not trialing and behavior != "none":
-        specs = _proration_specs(store, sub, [c[:5] for c in changed], t)
+        specs = _proration_specs(store, sub, [c[:5] for c in changed], t, charge_remaining=not interval_change)
     pending = pending_items(store, customer["id"], sub["id"])
     # the items as they would be after the change
     after = {item["id"]: (item["price"], item["quantity"]) for item in items_of(store, sub)}
@@ -1253,7 +1257,6 @@ def _preview(req, customer, sub, details):
     entries = [(store.get(i), p, q) for i, (p, q) in after.items()] + [(None, p, q) for p, q in extra]
     start, end = period(store, sub)
     p = _priv(store, sub)
-    interval_change = bool(changed) and _interval_changes(store, sub, changed) and not trialing
 
     def next_period_specs(nstart, nend):
         out = []

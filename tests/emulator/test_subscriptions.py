@@ -271,3 +271,31 @@ def test_subscriptions_off_any_test_clock_renew_with_the_emulator_clock(client, 
     assert [(i.billing_reason, i.status) for i in invoices] == [
         ("subscription_cycle", "paid"), ("subscription_create", "paid")]
     assert period(client.v1.subscriptions.retrieve(sub.id))[0] == period(sub)[1]
+
+
+def test_changing_from_monthly_to_yearly_credits_unused_time_and_bills_the_new_year(client, emulator):
+    # Stripe restarts the cycle when the interval changes: the invoice is the
+    # credit for the unused month plus the full new year, no "remaining time" line.
+    start = 1_800_000_000
+    clock = new_clock(client, start)
+    customer = clock_customer(client, clock)
+    sub = subscribe(client, customer, recurring_price(client, 3000, interval="month"))
+    month_start, month_end = period(sub)
+    halfway = month_start + (month_end - month_start) // 2
+    advance(client, clock, halfway)
+    yearly = recurring_price(client, 30000, interval="year")
+    item = sub["items"].data[0].id
+
+    preview = client.v1.invoices.create_preview(params={
+        "customer": customer.id, "subscription": sub.id,
+        "subscription_details": {"items": [{"id": item, "price": yearly.id}], "proration_date": halfway},
+    })
+    updated = client.v1.subscriptions.update(sub.id, params={
+        "items": [{"id": item, "price": yearly.id}], "proration_date": halfway,
+    })
+
+    invoice = client.v1.invoices.retrieve(updated.latest_invoice)
+    amounts = sorted(line.amount for line in client.v1.invoices.line_items.list(invoice.id).data)
+    assert amounts == [-1500, 30000]
+    assert invoice.total == preview.total == 28500
+    assert period(updated) == (halfway, halfway + 365 * 86400)
