@@ -76,3 +76,6 @@ class DocumentAdmin(admin.ModelAdmin):
     @admin.display(description="Snapshot (what the document shows)")
     def snapshot_pretty(self, obj):
         return format_html("<pre>{}</pre>", json.dumps(obj.snapshot, indent=2, ensure_ascii=False))
+
+
+from . import subscription_admin  # noqa: E402,F401  (subscriptions and their notices)

@@ -160,3 +160,46 @@ class Document(models.Model):
 
     def delete(self, *args, **kwargs):
         raise DocumentImmutable(f"{self.number}: issued documents cannot be deleted")
+
+
+from djstripe.models import Subscription as DjstripeSubscription  # noqa: E402  (the proxy below)
+
+
+class SubscriptionNotice(models.Model):
+    """One e-mail to a subscriber about their subscription (a failed renewal,
+    the subscription ended), keyed so that each is sent once however often
+    Stripe reports the same thing: `payment_failed:<invoice>:<attempt>`,
+    `ended:<subscription>`. Written by billing.dunning; sent by a task."""
+
+    class Kind(models.TextChoices):
+        PAYMENT_FAILED = "payment_failed", "Renewal payment failed"
+        ENDED = "ended", "Subscription ended"
+
+    key = models.CharField(max_length=255, unique=True)
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    email = models.EmailField(blank=True)
+    stripe_customer_id = models.CharField(max_length=255, blank=True)
+    stripe_subscription_id = models.CharField(max_length=255, blank=True, db_index=True)
+    stripe_invoice_id = models.CharField(max_length=255, blank=True)
+    attempt = models.PositiveSmallIntegerField(default=0)
+    # What the e-mail says (amount, next attempt, reason...), fixed when the notice is created.
+    context = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} ({self.key})"
+
+
+class ShopSubscription(DjstripeSubscription):
+    """dj-stripe's mirror of Stripe subscriptions, seen the shop's way in admin
+    (plan, status, renewal, customer; staff cancel through Stripe). A proxy:
+    no table of its own."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "subscription"
+        verbose_name_plural = "subscriptions"

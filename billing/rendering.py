@@ -17,8 +17,10 @@ TEMPLATE_BY_KIND = {
 
 def document_html(*, snapshot: dict) -> str:
     """The printable HTML of a document snapshot."""
+    from .credit_notes import credit_note_for_display  # a credit note prints negative amounts
+
     template = TEMPLATE_BY_KIND[snapshot["kind"]]
-    return render_to_string(template, {"doc": snapshot})
+    return render_to_string(template, {"doc": credit_note_for_display(snapshot)})
 
 
 def html_to_pdf(html: str) -> bytes:
@@ -33,4 +35,11 @@ def html_to_pdf(html: str) -> bytes:
 
 
 def snapshot_to_pdf(*, snapshot: dict) -> bytes:
-    return html_to_pdf(document_html(snapshot=snapshot))
+    html = document_html(snapshot=snapshot)
+    from .facturx import EINVOICE_KINDS, facturx_pdf
+
+    if snapshot["kind"] in EINVOICE_KINDS:
+        # Invoices and credit notes are e-invoices: PDF/A-3b with their
+        # Factur-X XML embedded (billing/facturx.py).
+        return facturx_pdf(snapshot=snapshot, html=html)
+    return html_to_pdf(html)

@@ -24,11 +24,19 @@ from django.utils import timezone
 from orders.models import Order
 
 from .exceptions import BillingError, DocumentNotIssuable
+from .facturx import einvoice_assert_complete
 from .models import Document
 from .money import format_money, format_rate
 from .numbering import document_number_next
 from .rendering import snapshot_to_pdf
-from .tax import LineInput, TaxComputation, lines_from_snapshot, tax_compute
+from .tax import (
+    REVERSE_CHARGE_MENTION,
+    LineInput,
+    TaxComputation,
+    lines_from_snapshot,
+    reverse_charge_applies,
+    tax_compute,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -145,18 +153,24 @@ def _lines_snapshot(tax: TaxComputation) -> list[dict]:
             "net": line.net,
             "tax": line.tax,
             "gross": line.gross,
+            "vat_category": line.vat_category,
         }
         for line in tax.lines
     ]
 
 
 def _breakdown_snapshot(tax: TaxComputation) -> list[dict]:
-    return [{"rate": str(b.rate), "net": b.net, "tax": b.tax, "gross": b.gross} for b in tax.breakdown]
+    return [
+        {"rate": str(b.rate), "net": b.net, "tax": b.tax, "gross": b.gross, "category": b.category}
+        for b in tax.breakdown
+    ]
 
 
-def _legal_mentions(*, kind: str, seller: dict, currency: str, extra: Sequence[str] = ()) -> list[str]:
+def _legal_mentions(
+    *, kind: str, seller: dict, currency: str, extra: Sequence[str] = (), reverse_charge: bool = False
+) -> list[str]:
     mentions = []
-    if kind != Document.Kind.RECEIPT:
+    if kind != Document.Kind.RECEIPT and not reverse_charge:
         mentions.append("Prices include VAT. VAT is shown per rate in the breakdown.")
     if seller.get("vat_id"):
         mentions.append(f"Seller VAT number: {seller['vat_id']}")
@@ -186,8 +200,17 @@ def _document_create(
 ) -> Document:
     """Number and store one document. The caller holds the transaction."""
     year = timezone.localdate(issued_at).year
-    number = document_number_next(kind=kind, year=year)
     seller = seller_snapshot()
+    # Before the number is taken (a refusal numbers nothing): the period must
+    # be open (accounting closes periods), and an invoice or credit note must
+    # carry what its Factur-X e-invoice requires.
+    from accounting.periods import period_assert_open
+
+    period_assert_open(issued_at)
+    einvoice_assert_complete(
+        kind=kind, seller=seller, buyer=buyer.as_snapshot(), reverse_charge=bool((extra or {}).get("reverse_charge"))
+    )
+    number = document_number_next(kind=kind, year=year)
     currency = currency.lower()
     snapshot = {
         "version": SNAPSHOT_VERSION,
@@ -222,7 +245,10 @@ def _document_create(
         "vat_breakdown": vat_breakdown,
         "totals": totals,
         "payment_reference": payment_reference,
-        "legal_mentions": _legal_mentions(kind=kind, seller=seller, currency=currency, extra=extra_mentions),
+        "legal_mentions": _legal_mentions(
+            kind=kind, seller=seller, currency=currency, extra=extra_mentions,
+            reverse_charge=bool((extra or {}).get("reverse_charge")),
+        ),
         **(extra or {}),
     }
     document = Document.objects.create(
@@ -266,8 +292,20 @@ def invoice_issue(
 
     Idempotent for a Stripe invoice: a second call with the same
     `stripe_invoice_id` returns the invoice already issued.
+
+    Reverse charge (billing.tax.reverse_charge_applies: a business buyer with a
+    valid VAT id of another EU member state): the lines are invoiced at 0 %,
+    VAT category AE, with the mention; the amounts charged do not change, so
+    each line's amount is its net amount and the total is what was paid. A
+    caller that sells B2B at net prices passes the net amounts as `lines`.
     """
-    tax = tax_compute(lines=lines)
+    seller = seller_snapshot()
+    reverse_charge = reverse_charge_applies(
+        seller_country=seller.get("country", ""), buyer_country=buyer.country, buyer_vat_id=buyer.vat_id
+    )
+    tax = tax_compute(lines=lines, reverse_charge=reverse_charge)
+    if reverse_charge:
+        extra_mentions = [*extra_mentions, REVERSE_CHARGE_MENTION]
     with transaction.atomic():
         if stripe_invoice_id:
             existing = Document.objects.filter(stripe_invoice_id=stripe_invoice_id).first()
@@ -285,7 +323,7 @@ def invoice_issue(
             order=order,
             payment_reference=payment_reference,
             stripe_invoice_id=stripe_invoice_id,
-            extra={"paid_on": _date(paid_at)},
+            extra={"paid_on": _date(paid_at), "reverse_charge": reverse_charge},
             extra_mentions=extra_mentions,
         )
 
@@ -427,7 +465,9 @@ def credit_note_issue(
             raise BillingError("Give either the credited lines or the credited amount.")
         if lines is None:
             lines = credit_note_lines_for_amount(invoice=invoice, amount=amount)
-        tax = tax_compute(lines=lines)
+        # A credit note follows its invoice's VAT treatment (reverse charge or not).
+        reverse_charge = bool(invoice.snapshot.get("reverse_charge"))
+        tax = tax_compute(lines=lines, reverse_charge=reverse_charge)
         credited = sum(
             Document.objects.filter(kind=Document.Kind.CREDIT_NOTE, related_document=invoice).values_list(
                 "total_gross", flat=True
@@ -452,8 +492,11 @@ def credit_note_issue(
             order=invoice.order,
             related_document=invoice,
             payment_reference=refund_reference,
-            extra={"reason": reason},
-            extra_mentions=[f"This credit note reduces invoice {invoice.number}."],
+            extra={"reason": reason, "reverse_charge": reverse_charge},
+            extra_mentions=[
+                f"This credit note reduces invoice {invoice.number}.",
+                *([REVERSE_CHARGE_MENTION] if reverse_charge else []),
+            ],
         )
 
 
@@ -538,8 +581,8 @@ def document_send_email(*, document_id: int) -> Document:
     can, rarely, send it again; never zero times once it returns).
     """
     document = Document.objects.select_related("order").get(pk=document_id)
-    if document.kind != Document.Kind.INVOICE:
-        raise BillingError(f"{document.number}: only invoices are e-mailed (with their receipt).")
+    if document.kind not in (Document.Kind.INVOICE, Document.Kind.CREDIT_NOTE):
+        raise BillingError(f"{document.number}: only invoices (with their receipt) and credit notes are e-mailed.")
     if document.emailed_at is not None:
         return document
     if not document.customer_email:
@@ -555,7 +598,15 @@ def document_send_email(*, document_id: int) -> Document:
         document = Document.objects.select_for_update(of=("self",)).select_related("order").get(pk=document_id)
         if document.emailed_at is not None:
             return document
-        message = _invoice_email(document=document, receipt=receipt)
+        if document.kind == Document.Kind.CREDIT_NOTE:
+            from .credit_notes import credit_note_email
+
+            message = credit_note_email(
+                document=document, download_url=document_download_url(document),
+                order_url=order_status_url(document.order),
+            )
+        else:
+            message = _invoice_email(document=document, receipt=receipt)
         message.send(fail_silently=False)
         now = timezone.now()
         document.emailed_at = now

@@ -53,7 +53,8 @@ def issue_order_documents(order_id: int) -> None:
 @shared_task(name="billing.tasks.render_document_pdf", **RETRY_OPTIONS)
 def render_document_pdf(document_id: int) -> None:
     document = document_render_pdf(document_id=document_id)
-    if document.kind == Document.Kind.INVOICE and document.emailed_at is None and document.customer_email:
+    emailed_kinds = (Document.Kind.INVOICE, Document.Kind.CREDIT_NOTE)
+    if document.kind in emailed_kinds and document.emailed_at is None and document.customer_email:
         send_document_email.delay_on_commit(document.pk)
 
 
@@ -77,4 +78,49 @@ def render_missing_pdfs() -> int:
         render_document_pdf.delay_on_commit(document_id)
     if ids:
         logger.info("render sweep: %d document(s) without a PDF enqueued", len(ids))
+    return len(ids)
+
+
+# -- subscriptions (billing.subscriptions, billing.dunning) -------------------
+
+
+def _subscription_retry_errors():
+    from payments.exceptions import GatewayUnavailable
+
+    return (*TRANSIENT_ERRORS, GatewayUnavailable)
+
+
+@shared_task(
+    name="billing.tasks.issue_subscription_invoice_documents",
+    **{**RETRY_OPTIONS, "autoretry_for": _subscription_retry_errors()},
+)
+def issue_subscription_invoice_documents(stripe_invoice_id: str) -> None:
+    """Enqueued by the invoice.paid webhook: the invoice and receipt of a paid
+    Stripe invoice, then their PDFs (the invoice is e-mailed once rendered)."""
+    from .subscriptions import subscription_invoice_documents_issue
+
+    try:
+        documents = subscription_invoice_documents_issue(stripe_invoice_id=stripe_invoice_id)
+    except BillingError as exc:
+        logger.error("documents not issued for Stripe invoice %s: %s", stripe_invoice_id, exc)
+        return
+    for document in documents or ():
+        render_document_pdf.delay_on_commit(document.pk)
+
+
+@shared_task(name="billing.tasks.send_subscription_notice", **RETRY_OPTIONS)
+def send_subscription_notice(notice_id: int) -> None:
+    from .dunning import notice_send
+
+    notice_send(notice_id=notice_id)
+
+
+@shared_task(name="billing.tasks.reconcile_subscription_invoices", acks_late=True)
+def reconcile_subscription_invoices() -> int:
+    """Periodic: paid Stripe invoices without a document (a lost webhook)."""
+    from .subscriptions import paid_invoices_without_documents
+
+    ids = paid_invoices_without_documents()
+    for stripe_invoice_id in ids:
+        issue_subscription_invoice_documents.delay(stripe_invoice_id)
     return len(ids)

@@ -68,6 +68,7 @@ class TaxedLine:
     gross: int
     tax: int  # display only (the breakdown is authoritative)
     net: int  # display only
+    vat_category: str = "S"  # EN 16931 VAT category (UNTDID 5305): S, Z or AE
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ class RateBreakdown:
     gross: int
     tax: int
     net: int
+    category: str = "S"
 
 
 @dataclass(frozen=True)
@@ -94,12 +96,17 @@ def _check_line(line: LineInput) -> None:
             raise TaxComputationError(f"line {line.name!r}: {field} must be an integer, got {value!r}")
     if line.quantity <= 0:
         raise TaxComputationError(f"line {line.name!r}: quantity must be positive")
-    if line.unit_amount < 0:
-        raise TaxComputationError(f"line {line.name!r}: unit amount must not be negative")
+    # A negative unit amount is a credit line (e.g. a subscription's proration
+    # credit for unused time); the document as a whole may not be negative.
 
 
-def tax_compute(*, lines: Iterable[LineInput]) -> TaxComputation:
-    """Per-line display figures, the per-rate breakdown and the document totals."""
+def tax_compute(*, lines: Iterable[LineInput], reverse_charge: bool = False) -> TaxComputation:
+    """Per-line display figures, the per-rate breakdown and the document totals.
+
+    With `reverse_charge` (see reverse_charge_applies) every line is taxed at
+    0 % in category AE: the amount of each line is charged as it is, and all of
+    it is net (the buyer accounts for the VAT).
+    """
     lines = list(lines)
     if not lines:
         raise TaxComputationError("a document needs at least one line")
@@ -107,7 +114,7 @@ def tax_compute(*, lines: Iterable[LineInput]) -> TaxComputation:
     gross_by_rate: dict[Decimal, int] = {}
     for line in lines:
         _check_line(line)
-        rate = normalize_rate(line.vat_rate)
+        rate = normalize_rate(0 if reverse_charge else line.vat_rate)
         gross = line.gross
         tax = vat_from_gross(gross, rate)
         taxed.append(
@@ -121,15 +128,23 @@ def tax_compute(*, lines: Iterable[LineInput]) -> TaxComputation:
                 gross=gross,
                 tax=tax,
                 net=gross - tax,
+                vat_category=vat_category(rate, reverse_charge=reverse_charge),
             )
         )
         gross_by_rate[rate] = gross_by_rate.get(rate, 0) + gross
 
+    if sum(gross_by_rate.values()) < 0:
+        raise TaxComputationError("a document's lines may not add up to a negative total")
     breakdown = []
     for rate in sorted(gross_by_rate, reverse=True):
         gross = gross_by_rate[rate]
         tax = vat_from_gross(gross, rate)
-        breakdown.append(RateBreakdown(rate=rate, gross=gross, tax=tax, net=gross - tax))
+        breakdown.append(
+            RateBreakdown(
+                rate=rate, gross=gross, tax=tax, net=gross - tax,
+                category=vat_category(rate, reverse_charge=reverse_charge),
+            )
+        )
     return TaxComputation(
         lines=tuple(taxed),
         breakdown=tuple(breakdown),
@@ -151,3 +166,54 @@ def lines_from_snapshot(lines: Sequence[dict]) -> list[LineInput]:
         )
         for line in lines
     ]
+
+
+# ---------------------------------------------------------------------------
+# VAT categories and the intra-EU B2B reverse charge
+# ---------------------------------------------------------------------------
+# EU member states (ISO 3166 codes). VAT ids use the same prefix except Greece (EL).
+EU_COUNTRIES = frozenset(
+    "AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK".split()
+)
+REVERSE_CHARGE_MENTION = (
+    "Reverse charge: VAT to be accounted for by the customer "
+    "(Article 196 of Council Directive 2006/112/EC)."
+)
+
+
+def vat_category(rate, *, reverse_charge: bool = False) -> str:
+    """EN 16931 VAT category code (UNTDID 5305) of a rate: AE (reverse charge),
+    S (standard or reduced rate) or Z (zero rated)."""
+    if reverse_charge:
+        return "AE"
+    return "S" if normalize_rate(rate) > 0 else "Z"
+
+
+def vat_id_country(vat_id: str) -> str:
+    """The ISO country of an EU VAT id's prefix ("EL..." is Greece), or ""."""
+    prefix = (vat_id or "").strip().upper()[:2]
+    if prefix == "EL":
+        return "GR"
+    return prefix if prefix in EU_COUNTRIES else ""
+
+
+def reverse_charge_applies(*, seller_country: str, buyer_country: str, buyer_vat_id: str) -> bool:
+    """True for a B2B sale from an EU seller to a business in another EU member
+    state: the buyer gives a VAT id that is well formed (country prefix, check
+    digits, python-stdnum) and whose prefix is the buyer's country.
+
+    A malformed or foreign-prefixed VAT id gives the ordinary VAT-inclusive
+    invoice (the VAT id is still printed): the shop cannot zero-rate a sale on
+    an id it cannot trust. VIES (online) validation is out of scope.
+    """
+    from stdnum.eu import vat as eu_vat
+
+    seller_country = (seller_country or "").upper()
+    buyer_country = (buyer_country or "").upper()
+    if seller_country not in EU_COUNTRIES or buyer_country not in EU_COUNTRIES:
+        return False
+    if buyer_country == seller_country or not buyer_vat_id:
+        return False
+    if vat_id_country(buyer_vat_id) != buyer_country:
+        return False
+    return bool(eu_vat.is_valid(buyer_vat_id))

@@ -11,6 +11,7 @@ urlpatterns = [
     path("stripe/", include("djstripe.urls", namespace="djstripe")),
     path("orders/", include("orders.urls")),
     path("documents/", include("billing.urls")),
+    path("accounting/", include("accounting.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("", include("shop.urls")),
 ]

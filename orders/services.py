@@ -12,6 +12,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from audit.services import audit_record
+from billing.money import format_money
 from shop.models import Product
 
 from .exceptions import InvalidQuantity, OrderError, OrderStateError, OutOfStock, PaymentMismatch
@@ -116,6 +118,10 @@ def order_place(
             )
             for pk, quantity in merged.items()
         )
+        audit_record(
+            action="order.placed", actor=order.customer or "customer", actor_label=order.email, order=order,
+            message=f"Order placed: {format_money(order.total, order.currency)}",
+        )
     logger.info("order placed: %s total=%s %s", order.number, order.total, order.currency)
     return order
 
@@ -197,6 +203,10 @@ def order_mark_paid(
                 update_fields=["status", "paid_at", "closed_at", "amount_paid", "payment_error",
                                "stripe_payment_intent_id"]
             )
+            audit_record(
+                action="order.paid", actor="stripe", order=order,
+                message=f"Paid: {format_money(amount_paid, currency)} ({order.stripe_payment_intent_id})",
+            )
             from billing.tasks import issue_order_documents
 
             issue_order_documents.delay_on_commit(order.pk)
@@ -219,6 +229,10 @@ def _close(order_id: int, status: str, *, reason: str = "") -> Order:
             order.payment_error = reason[:500]
         order.save(update_fields=["status", "closed_at", "payment_error"])
         _release_stock(order)
+        audit_record(
+            action=f"order.{status}", actor="stripe" if status == Order.Status.PAYMENT_FAILED else "system",
+            order=order, message=f"Order {Order.Status(status).label.lower()}; stock released", reason=reason,
+        )
     logger.info("order %s: %s %s", status, order.number, reason)
     return order
 
@@ -246,4 +260,67 @@ def order_record_payment_error(*, order_id: int, message: str) -> Order:
         if order.status == Order.Status.AWAITING_PAYMENT and order.payment_error != message:
             order.payment_error = message[:500]
             order.save(update_fields=["payment_error"])
+    return order
+
+
+# Refunds move a paid order forward only: paid -> partially refunded -> refunded.
+REFUND_PROGRESS = [Order.Status.PAID, Order.Status.PARTIALLY_REFUNDED, Order.Status.REFUNDED]
+
+
+def order_record_refunds(*, order_id: int, refunded: int, actor="stripe", reason: str = "") -> Order:
+    """Bring a paid order's status in line with `refunded`, the total of its
+    succeeded refunds (minor units): partially refunded, or refunded once it
+    reaches what was paid. Idempotent, and never moves the order backwards.
+    Called by payments.refunds in the transaction confirming a refund."""
+    with transaction.atomic():
+        order = _lock(order_id)
+        if order.status not in REFUND_PROGRESS:
+            raise OrderStateError(order, "refunded")
+        if refunded >= order.amount_paid:
+            target = Order.Status.REFUNDED
+        elif refunded > 0:
+            target = Order.Status.PARTIALLY_REFUNDED
+        else:
+            return order
+        if REFUND_PROGRESS.index(target) <= REFUND_PROGRESS.index(order.status):
+            return order
+        previous = order.get_status_display().lower()
+        order.status = target
+        order.save(update_fields=["status"])
+        audit_record(
+            action=f"order.{target}", actor=actor, order=order, reason=reason,
+            message=(f"Order {order.get_status_display().lower()} (was {previous}): "
+                     f"{format_money(refunded, order.currency)} of "
+                     f"{format_money(order.amount_paid, order.currency)} refunded"),
+        )
+    logger.info("order %s: %s", target, order.number)
+    return order
+
+
+def order_restock(*, order_id: int, quantities: dict[int, int]) -> dict[str, int]:
+    """Put returned units back in stock: {order line id: quantity}. The caller
+    guards against doing it twice (payments.refunds locks the refund and marks
+    it restocked in the same transaction). Returns {sku: quantity} restocked."""
+    restocked = {}
+    with transaction.atomic():
+        lines = OrderLine.objects.filter(order_id=order_id, pk__in=list(quantities)).exclude(product=None)
+        for line in lines.order_by("product_id"):
+            quantity = min(int(quantities[line.pk]), line.quantity)
+            if quantity > 0:
+                Product.objects.filter(pk=line.product_id).update(stock=F("stock") + quantity)
+                restocked[line.sku] = restocked.get(line.sku, 0) + quantity
+    return restocked
+
+
+def order_set_needs_attention(*, order_id: int, message: str, only_if_prefix: str = "") -> Order:
+    """Flag the order for staff with `message` (or clear the flag with "").
+    With `only_if_prefix`, only a flag starting with it is replaced, so that
+    clearing a dispute's flag never hides another problem."""
+    with transaction.atomic():
+        order = _lock(order_id)
+        if only_if_prefix and order.needs_attention and not order.needs_attention.startswith(only_if_prefix):
+            return order
+        if order.needs_attention != message[:500]:
+            order.needs_attention = message[:500]
+            order.save(update_fields=["needs_attention"])
     return order

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from . import staff_admin  # noqa: F401  (registers the Refund and Dispute admins)
 from .models import Payment
 
 

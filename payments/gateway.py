@@ -174,3 +174,359 @@ def webhook_endpoint_create(*, url: str, enabled_events: list[str], metadata: di
 
 def webhook_endpoint_delete(endpoint_id: str) -> None:
     _call("webhook endpoint delete", lambda: client().v1.webhook_endpoints.delete(endpoint_id))
+
+
+# --------------------------------------------------------------------------
+# Refunds, disputes and evidence files (payments.refunds, payments.disputes)
+# --------------------------------------------------------------------------
+def _in_flight_is_unavailable(what: str, fn: Callable[[], Any]) -> Any:
+    # A 409 "another request with this Idempotency-Key is in progress" means
+    # the same write is running elsewhere: try again later, like a 5xx.
+    try:
+        return _call(what, fn)
+    except GatewayError as error:
+        if isinstance(error.__cause__, stripe.IdempotencyError):
+            raise GatewayUnavailable(UNAVAILABLE_MESSAGE, detail=error.detail, code="idempotency_error") from error
+        raise
+
+
+def refund_create(
+    *, idempotency_key: str, payment_intent_id: str, amount: int, reason: str, metadata: dict[str, str]
+) -> dict:
+    params: dict[str, Any] = {"payment_intent": payment_intent_id, "amount": amount, "metadata": metadata}
+    if reason:
+        params["reason"] = reason
+    refund = _in_flight_is_unavailable(
+        "refund create", lambda: client().v1.refunds.create(params, {"idempotency_key": idempotency_key})
+    )
+    return to_dict(refund)
+
+
+def refund_retrieve(refund_id: str) -> dict:
+    return to_dict(_call("refund retrieve", lambda: client().v1.refunds.retrieve(refund_id)))
+
+
+def refund_list(*, payment_intent_id: str = "", charge_id: str = "") -> list[dict]:
+    params: dict[str, Any] = {"limit": 100}
+    if payment_intent_id:
+        params["payment_intent"] = payment_intent_id
+    if charge_id:
+        params["charge"] = charge_id
+    page = _call("refund list", lambda: client().v1.refunds.list(params))
+    return [to_dict(r) for r in page.auto_paging_iter()]
+
+
+def file_create(*, content: bytes, filename: str, purpose: str, idempotency_key: str) -> dict:
+    """Upload a file (multipart, to the files base URL), e.g. dispute evidence."""
+    import io
+
+    def upload():
+        handle = io.BytesIO(content)
+        handle.name = filename  # the SDK sends it as the part's filename
+        return client().v1.files.create({"purpose": purpose, "file": handle}, {"idempotency_key": idempotency_key})
+
+    return to_dict(_in_flight_is_unavailable("file create", upload))
+
+
+def dispute_retrieve(dispute_id: str) -> dict:
+    return to_dict(_call("dispute retrieve", lambda: client().v1.disputes.retrieve(dispute_id)))
+
+
+def dispute_update(*, dispute_id: str, evidence: dict[str, str], submit: bool, idempotency_key: str) -> dict:
+    params = {"evidence": evidence, "submit": submit}
+    dispute = _in_flight_is_unavailable(
+        "dispute update",
+        lambda: client().v1.disputes.update(dispute_id, params, {"idempotency_key": idempotency_key}),
+    )
+    return to_dict(dispute)
+
+
+# --------------------------------------------------------------------------
+# Subscriptions: plans, customers, test clocks, Checkout in subscription and
+# setup mode, subscription changes, invoices (billing.subscriptions calls these)
+# --------------------------------------------------------------------------
+
+def _plain(obj) -> dict:
+    """A Stripe object as plain JSON types, exactly as on the wire (decimals as
+    strings): what dj-stripe's sync_from_stripe_data stores."""
+    import json
+
+    return json.loads(str(obj)) if hasattr(obj, "to_dict") else dict(obj)
+
+
+def product_retrieve(product_id: str) -> dict | None:
+    """The product, or None when Stripe has no product with that id."""
+    def retrieve():
+        try:
+            return client().v1.products.retrieve(product_id)
+        except stripe.InvalidRequestError as error:
+            if error.code == "resource_missing":
+                return None  # an expected answer, not an error worth logging
+            raise
+
+    product = _call("product retrieve", retrieve)
+    return _plain(product) if product is not None else None
+
+
+def product_create(*, product_id: str, name: str, description: str, metadata: dict) -> dict:
+    params = {"id": product_id, "name": name, "metadata": metadata}
+    if description:
+        params["description"] = description
+    product = _call(
+        "product create",
+        lambda: client().v1.products.create(params, {"idempotency_key": f"product-{product_id}-create"}),
+    )
+    return _plain(product)
+
+
+def price_list_by_lookup_keys(lookup_keys: list[str]) -> list[dict]:
+    page = _call(
+        "price list",
+        lambda: client().v1.prices.list({"lookup_keys": lookup_keys, "limit": 100, "expand": ["data.product"]}),
+    )
+    return [_plain(p) for p in page.auto_paging_iter()]
+
+
+def price_create(
+    *, product_id: str, lookup_key: str, currency: str, unit_amount: int, interval: str,
+    trial_period_days: int | None, metadata: dict,
+) -> dict:
+    recurring: dict = {"interval": interval}
+    if trial_period_days:
+        recurring["trial_period_days"] = trial_period_days
+    price = _call(
+        "price create",
+        lambda: client().v1.prices.create(
+            {
+                "product": product_id,
+                "currency": currency,
+                "unit_amount": unit_amount,
+                "tax_behavior": "inclusive",
+                "recurring": recurring,
+                "lookup_key": lookup_key,
+                "metadata": metadata,
+            },
+            {"idempotency_key": f"price-{lookup_key}-{currency}-{unit_amount}-create"},
+        ),
+    )
+    return _plain(price)
+
+
+def price_retrieve(price_id: str) -> dict:
+    return _plain(_call("price retrieve", lambda: client().v1.prices.retrieve(price_id, {"expand": ["product"]})))
+
+
+def test_clock_create(*, idempotency_key: str, frozen_time: int, name: str) -> dict:
+    clock = _call(
+        "test clock create",
+        lambda: client().v1.test_helpers.test_clocks.create(
+            {"frozen_time": frozen_time, "name": name[:300]}, {"idempotency_key": idempotency_key}
+        ),
+    )
+    return _plain(clock)
+
+
+def test_clock_retrieve(clock_id: str) -> dict:
+    return _plain(_call("test clock retrieve", lambda: client().v1.test_helpers.test_clocks.retrieve(clock_id)))
+
+
+def test_clock_advance(clock_id: str, *, frozen_time: int) -> dict:
+    clock = _call(
+        "test clock advance",
+        lambda: client().v1.test_helpers.test_clocks.advance(clock_id, {"frozen_time": frozen_time}),
+    )
+    return _plain(clock)
+
+
+def customer_create(
+    *, idempotency_key: str, email: str, name: str, metadata: dict, test_clock: str | None = None
+) -> dict:
+    params = {"email": email, "metadata": metadata}
+    if name:
+        params["name"] = name
+    if test_clock:
+        params["test_clock"] = test_clock
+    customer = _call(
+        "customer create", lambda: client().v1.customers.create(params, {"idempotency_key": idempotency_key})
+    )
+    return _plain(customer)
+
+
+def customer_retrieve(customer_id: str) -> dict:
+    return _plain(_call("customer retrieve", lambda: client().v1.customers.retrieve(customer_id)))
+
+
+def customer_set_default_payment_method(customer_id: str, *, payment_method_id: str) -> dict:
+    customer = _call(
+        "customer update",
+        lambda: client().v1.customers.update(
+            customer_id,
+            {"invoice_settings": {"default_payment_method": payment_method_id}},
+            {"idempotency_key": f"customer-{customer_id}-default-pm-{payment_method_id}"},
+        ),
+    )
+    return _plain(customer)
+
+
+def checkout_session_create_subscription(
+    *,
+    idempotency_key: str,
+    customer: str,
+    price_id: str,
+    trial_period_days: int | None,
+    metadata: dict[str, str],
+    success_url: str,
+    cancel_url: str,
+) -> dict:
+    subscription_data: dict = {"metadata": metadata}
+    if trial_period_days:
+        subscription_data["trial_period_days"] = trial_period_days
+    params = {
+        "mode": "subscription",
+        "customer": customer,
+        "line_items": [{"price": price_id, "quantity": 1}],
+        "subscription_data": subscription_data,
+        # The buyer's address goes on the invoices (and the customer keeps it).
+        "billing_address_collection": "required",
+        "customer_update": {"address": "auto", "name": "auto"},
+        "metadata": metadata,
+        "success_url": success_url,
+        "cancel_url": cancel_url,
+    }
+    session = _call(
+        "checkout session create (subscription)",
+        lambda: client().v1.checkout.sessions.create(params, {"idempotency_key": idempotency_key}),
+    )
+    return _plain(session)
+
+
+def checkout_session_create_setup(
+    *,
+    idempotency_key: str,
+    customer: str,
+    currency: str,
+    metadata: dict[str, str],
+    success_url: str,
+    cancel_url: str,
+) -> dict:
+    params = {
+        "mode": "setup",
+        "customer": customer,
+        "currency": currency,
+        "payment_method_types": ["card"],
+        "metadata": metadata,
+        "setup_intent_data": {"metadata": metadata},
+        "success_url": success_url,
+        "cancel_url": cancel_url,
+    }
+    session = _call(
+        "checkout session create (setup)",
+        lambda: client().v1.checkout.sessions.create(params, {"idempotency_key": idempotency_key}),
+    )
+    return _plain(session)
+
+
+def setup_intent_retrieve(setup_intent_id: str) -> dict:
+    intent = _call(
+        "setup intent retrieve",
+        lambda: client().v1.setup_intents.retrieve(setup_intent_id, {"expand": ["payment_method"]}),
+    )
+    return _plain(intent)
+
+
+def subscription_retrieve(subscription_id: str) -> dict:
+    return _plain(_call("subscription retrieve", lambda: client().v1.subscriptions.retrieve(subscription_id)))
+
+
+def subscription_list_for_customer(customer_id: str) -> list[dict]:
+    page = _call(
+        "subscription list",
+        lambda: client().v1.subscriptions.list({"customer": customer_id, "status": "all", "limit": 100}),
+    )
+    return [_plain(s) for s in page.auto_paging_iter()]
+
+
+def subscription_update(subscription_id: str, *, params: dict, idempotency_key: str) -> dict:
+    subscription = _call(
+        "subscription update",
+        lambda: client().v1.subscriptions.update(subscription_id, params, {"idempotency_key": idempotency_key}),
+    )
+    return _plain(subscription)
+
+
+def subscription_cancel(subscription_id: str, *, idempotency_key: str, comment: str = "") -> dict:
+    params = {"cancellation_details": {"comment": comment[:500]}} if comment else {}
+    subscription = _call(
+        "subscription cancel",
+        lambda: client().v1.subscriptions.cancel(subscription_id, params, {"idempotency_key": idempotency_key}),
+    )
+    return _plain(subscription)
+
+
+def invoice_create_preview(*, customer: str, subscription: str, subscription_details: dict) -> dict:
+    invoice = _call(
+        "invoice preview",
+        lambda: client().v1.invoices.create_preview(
+            {"customer": customer, "subscription": subscription, "subscription_details": subscription_details}
+        ),
+    )
+    return _plain(invoice)
+
+
+def invoice_retrieve(invoice_id: str) -> dict:
+    """The invoice with its payments (intent and charge) expanded, for the card used."""
+    invoice = _call(
+        "invoice retrieve",
+        lambda: client().v1.invoices.retrieve(
+            invoice_id, {"expand": ["payments.data.payment.payment_intent.latest_charge"]}
+        ),
+    )
+    return _plain(invoice)
+
+
+def invoice_lines_all(invoice_id: str) -> list[dict]:
+    page = _call("invoice lines", lambda: client().v1.invoices.line_items.list(invoice_id, {"limit": 100}))
+    return [_plain(line) for line in page.auto_paging_iter()]
+
+
+def invoice_list(*, status: str, created_gte: int | None = None, limit: int = 100) -> list[dict]:
+    params: dict = {"status": status, "limit": limit}
+    if created_gte:
+        params["created"] = {"gte": created_gte}
+    page = _call("invoice list", lambda: client().v1.invoices.list(params))
+    return [_plain(i) for i in page.auto_paging_iter()]
+
+
+def invoice_pay(invoice_id: str, *, idempotency_key: str, payment_method: str | None = None) -> dict:
+    params = {"payment_method": payment_method} if payment_method else {}
+    invoice = _call(
+        "invoice pay",
+        lambda: client().v1.invoices.pay(invoice_id, params, {"idempotency_key": idempotency_key}),
+    )
+    return _plain(invoice)
+
+
+def emulator_retry_schedule_set(days: list[int], *, final_action: str = "cancel") -> dict | None:
+    """Set the offline emulator's Smart Retries schedule (its control route).
+
+    Real Stripe has no API for this: the retry schedule and what happens after
+    the last failed attempt are set in the Dashboard (Settings → Billing →
+    Subscriptions and emails → Manage failed payments). Returns None (and does
+    nothing) when talking to Stripe itself.
+    """
+    if not settings.STRIPE_API_BASE:
+        return None
+    import json
+    import urllib.request
+
+    request = urllib.request.Request(
+        f"{settings.STRIPE_API_BASE.rstrip('/')}/_emulator/billing/retry_schedule",
+        data=json.dumps({"days": list(days), "final_action": final_action}).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=settings.STRIPE_TIMEOUT_SECONDS) as response:
+            return json.loads(response.read() or b"{}")
+    except OSError as error:
+        raise GatewayUnavailable(UNAVAILABLE_MESSAGE, detail=str(error)) from error

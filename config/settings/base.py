@@ -38,6 +38,8 @@ INSTALLED_APPS = [
     "orders",
     "payments",
     "billing",
+    "audit",
+    "accounting",
 ]
 
 MIDDLEWARE = [
@@ -136,6 +138,10 @@ DJSTRIPE_WEBHOOK_VALIDATION = "verify_signature"
 # failed call (with the same Idempotency-Key) before we give up.
 STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=10.0)
 STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
+# Each new subscriber's Stripe customer is created on a test clock of its own,
+# so renewals can be simulated by advancing that clock (test mode only; on by
+# default, unset, whenever STRIPE_API_BASE points at the emulator).
+STRIPE_USE_TEST_CLOCKS = env.bool("STRIPE_USE_TEST_CLOCKS", default=None)
 
 # ---------------------------------------------------------------------------
 # Celery
@@ -155,6 +161,8 @@ else:
         "data_folder_in": str(CELERY_FILESYSTEM_BROKER_DIR),
         "data_folder_out": str(CELERY_FILESYSTEM_BROKER_DIR),
         "control_folder": str(VAR_DIR / "celery-control"),
+        # Look for new messages every 0.1 s (kombu's default is 1 s per poll).
+        "polling_interval": 0.1,
     }
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
@@ -185,6 +193,20 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.tasks.render_missing_pdfs",
         "schedule": crontab(minute="*/10"),
     },
+    # Refunds recorded while Stripe was unreachable are sent again (same
+    # idempotency key), and refunds pending for 10 minutes are checked with
+    # Stripe (a lost webhook). Every minute: staff were told "shortly".
+    "retry-pending-refunds": {
+        "task": "payments.tasks.refunds_retry",
+        "schedule": 60.0,
+    },
+    # Paid Stripe subscription invoices of the last days that have no document
+    # yet (an invoice.paid webhook lost for good) are issued by asking Stripe.
+    # Hourly: Stripe retries webhooks for days, so this is only the backstop.
+    "reconcile-subscription-invoices": {
+        "task": "billing.tasks.reconcile_subscription_invoices",
+        "schedule": crontab(minute=17),
+    },
 }
 
 # ---------------------------------------------------------------------------
@@ -195,6 +217,21 @@ SHOP_CURRENCY = env.str("SHOP_CURRENCY", default="eur")
 ORDER_RESERVATION_MINUTES = env.int("ORDER_RESERVATION_MINUTES", default=30)
 # Orders awaiting payment longer than this are reconciled against Stripe.
 ORDER_RECONCILE_AFTER_MINUTES = env.int("ORDER_RECONCILE_AFTER_MINUTES", default=15)
+
+# Subscriptions (billing.subscriptions, billing.dunning)
+# VAT rate included in plan prices (a plan's Stripe product may name its own
+# in metadata["vat_rate"]).
+SUBSCRIPTION_VAT_RATE = env.str("SUBSCRIPTION_VAT_RATE", default="20.00")
+# How a plan change is billed: "always_invoice" charges (or credits) the
+# prorated difference at once, on its own invoice.
+SUBSCRIPTION_PRORATION_BEHAVIOR = env.str("SUBSCRIPTION_PRORATION_BEHAVIOR", default="always_invoice")
+# Dunning: days between the retries of a failed renewal (counted from the
+# previous attempt), like Stripe's Smart Retries default of a few attempts over
+# about two weeks; after the last one fails the subscription is cancelled.
+# With the emulator, `manage.py stripe_sync_plans` applies this schedule at
+# start; with Stripe itself it is a Dashboard setting (Settings > Billing >
+# Subscriptions and emails > Manage failed payments) to keep in line with it.
+BILLING_DUNNING_RETRY_DAYS = env.list("BILLING_DUNNING_RETRY_DAYS", cast=int, default=[3, 5, 7])
 # The seller printed on every document (snapshotted at issue time).
 SHOP_SELLER = {
     "name": env.str("SELLER_NAME", default="Example Shop SAS"),
@@ -206,6 +243,9 @@ SHOP_SELLER = {
     "registration": env.str("SELLER_REGISTRATION", default="RCS Paris 123 456 789"),
     "email": env.str("SELLER_EMAIL", default="billing@example.com"),
 }
+# Accounting exports: the ZIP is built in a temporary file here (empty: the
+# system's temp dir) before it is copied to storage under exports/.
+ACCOUNTING_EXPORT_TEMP_DIR = env.str("ACCOUNTING_EXPORT_TEMP_DIR", default="")
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -43,8 +43,8 @@ def test_issue_for_order_gives_an_invoice_and_a_receipt():
         ("Django book", 1, 2110, "5.50"),
     ]
     assert snap["vat_breakdown"] == [
-        {"rate": "20.00", "net": 2083, "tax": 417, "gross": 2500},
-        {"rate": "5.50", "net": 2000, "tax": 110, "gross": 2110},
+        {"rate": "20.00", "net": 2083, "tax": 417, "gross": 2500, "category": "S"},
+        {"rate": "5.50", "net": 2000, "tax": 110, "gross": 2110, "category": "S"},
     ]
     assert snap["totals"] == {"net": 4083, "tax": 527, "gross": 4610}
     assert any("FR40123456824" in mention for mention in snap["legal_mentions"])

@@ -128,6 +128,7 @@ class Stack:
                                  "--public-url", self.emulator_url, "--state", str(self.dir / "var" / "emulator.json")])
         wait_http(f"{self.emulator_url}/_emulator/health")
         self.manage("stripe_webhook_register", "--base-url", self.url)
+        self.manage("stripe_sync_plans")  # subscription plans at the emulator, mirrored
         self._spawn("web", [str(Path(PYTHON).parent / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{self.web_port}",
                             "--workers", str(self.web_workers), "--threads", str(self.threads),
                             "--access-logfile", "-"])

@@ -149,12 +149,20 @@ class Command(BaseCommand):
             # Read everything in billing, plus its custom permissions (downloads,
             # exports); never add/change/delete: issued documents are immutable.
             *billing.exclude(codename__regex=r"^(add|change|delete)_"),
-            *Permission.objects.filter(content_type__app_label__in=["orders", "payments"], codename__startswith="view_"),
+            *Permission.objects.filter(content_type__app_label__in=["orders", "payments", "audit"],
+                                       codename__startswith="view_"),
+            # The accounting pages themselves check the group; these show the
+            # "Accounting" link and the export/closed-period records in admin.
+            *Permission.objects.filter(content_type__app_label="accounting", codename__startswith="view_"),
         )
         support.permissions.add(
             *Permission.objects.filter(
-                content_type__app_label__in=["orders", "payments", "shop", "billing"], codename__startswith="view_"
+                content_type__app_label__in=["orders", "payments", "shop", "billing", "audit"],
+                codename__startswith="view_",
             ),
             *Permission.objects.filter(content_type__app_label="shop", codename="change_product"),
+            # Refunds and dispute evidence (money leaves or is defended): Support only.
+            *Permission.objects.filter(content_type__app_label="payments",
+                                       codename__in=["add_refund", "submit_dispute_evidence"]),
         )
         return {"Accountants": accountants, "Support": support}
