@@ -8,6 +8,7 @@ become our own (payments.exceptions).
 """
 
 import functools
+import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -76,8 +77,9 @@ def _call(what: str, fn: Callable[[], Any]) -> Any:
 
 
 def to_dict(obj) -> dict:
-    """A plain dict of a Stripe object (nested objects included)."""
-    return obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
+    """A Stripe object as plain JSON types, exactly as on the wire (decimals as
+    strings, nested objects included): what dj-stripe's sync_from_stripe_data stores."""
+    return json.loads(str(obj)) if hasattr(obj, "to_dict") else dict(obj)
 
 
 # --------------------------------------------------------------------------
@@ -246,14 +248,6 @@ def dispute_update(*, dispute_id: str, evidence: dict[str, str], submit: bool, i
 # setup mode, subscription changes, invoices (billing.subscriptions calls these)
 # --------------------------------------------------------------------------
 
-def _plain(obj) -> dict:
-    """A Stripe object as plain JSON types, exactly as on the wire (decimals as
-    strings): what dj-stripe's sync_from_stripe_data stores."""
-    import json
-
-    return json.loads(str(obj)) if hasattr(obj, "to_dict") else dict(obj)
-
-
 def product_retrieve(product_id: str) -> dict | None:
     """The product, or None when Stripe has no product with that id."""
     def retrieve():
@@ -265,7 +259,7 @@ def product_retrieve(product_id: str) -> dict | None:
             raise
 
     product = _call("product retrieve", retrieve)
-    return _plain(product) if product is not None else None
+    return to_dict(product) if product is not None else None
 
 
 def product_create(*, product_id: str, name: str, description: str, metadata: dict) -> dict:
@@ -276,7 +270,7 @@ def product_create(*, product_id: str, name: str, description: str, metadata: di
         "product create",
         lambda: client().v1.products.create(params, {"idempotency_key": f"product-{product_id}-create"}),
     )
-    return _plain(product)
+    return to_dict(product)
 
 
 def price_list_by_lookup_keys(lookup_keys: list[str]) -> list[dict]:
@@ -284,7 +278,7 @@ def price_list_by_lookup_keys(lookup_keys: list[str]) -> list[dict]:
         "price list",
         lambda: client().v1.prices.list({"lookup_keys": lookup_keys, "limit": 100, "expand": ["data.product"]}),
     )
-    return [_plain(p) for p in page.auto_paging_iter()]
+    return [to_dict(p) for p in page.auto_paging_iter()]
 
 
 def price_create(
@@ -309,11 +303,11 @@ def price_create(
             {"idempotency_key": f"price-{lookup_key}-{currency}-{unit_amount}-create"},
         ),
     )
-    return _plain(price)
+    return to_dict(price)
 
 
 def price_retrieve(price_id: str) -> dict:
-    return _plain(_call("price retrieve", lambda: client().v1.prices.retrieve(price_id, {"expand": ["product"]})))
+    return to_dict(_call("price retrieve", lambda: client().v1.prices.retrieve(price_id, {"expand": ["product"]})))
 
 
 def test_clock_create(*, idempotency_key: str, frozen_time: int, name: str) -> dict:
@@ -323,11 +317,11 @@ def test_clock_create(*, idempotency_key: str, frozen_time: int, name: str) -> d
             {"frozen_time": frozen_time, "name": name[:300]}, {"idempotency_key": idempotency_key}
         ),
     )
-    return _plain(clock)
+    return to_dict(clock)
 
 
 def test_clock_retrieve(clock_id: str) -> dict:
-    return _plain(_call("test clock retrieve", lambda: client().v1.test_helpers.test_clocks.retrieve(clock_id)))
+    return to_dict(_call("test clock retrieve", lambda: client().v1.test_helpers.test_clocks.retrieve(clock_id)))
 
 
 def test_clock_advance(clock_id: str, *, frozen_time: int) -> dict:
@@ -335,7 +329,7 @@ def test_clock_advance(clock_id: str, *, frozen_time: int) -> dict:
         "test clock advance",
         lambda: client().v1.test_helpers.test_clocks.advance(clock_id, {"frozen_time": frozen_time}),
     )
-    return _plain(clock)
+    return to_dict(clock)
 
 
 def customer_create(
@@ -349,11 +343,11 @@ def customer_create(
     customer = _call(
         "customer create", lambda: client().v1.customers.create(params, {"idempotency_key": idempotency_key})
     )
-    return _plain(customer)
+    return to_dict(customer)
 
 
 def customer_retrieve(customer_id: str) -> dict:
-    return _plain(_call("customer retrieve", lambda: client().v1.customers.retrieve(customer_id)))
+    return to_dict(_call("customer retrieve", lambda: client().v1.customers.retrieve(customer_id)))
 
 
 def customer_set_default_payment_method(customer_id: str, *, payment_method_id: str) -> dict:
@@ -365,7 +359,7 @@ def customer_set_default_payment_method(customer_id: str, *, payment_method_id: 
             {"idempotency_key": f"customer-{customer_id}-default-pm-{payment_method_id}"},
         ),
     )
-    return _plain(customer)
+    return to_dict(customer)
 
 
 def checkout_session_create_subscription(
@@ -397,7 +391,7 @@ def checkout_session_create_subscription(
         "checkout session create (subscription)",
         lambda: client().v1.checkout.sessions.create(params, {"idempotency_key": idempotency_key}),
     )
-    return _plain(session)
+    return to_dict(session)
 
 
 def checkout_session_create_setup(
@@ -423,7 +417,7 @@ def checkout_session_create_setup(
         "checkout session create (setup)",
         lambda: client().v1.checkout.sessions.create(params, {"idempotency_key": idempotency_key}),
     )
-    return _plain(session)
+    return to_dict(session)
 
 
 def setup_intent_retrieve(setup_intent_id: str) -> dict:
@@ -431,11 +425,11 @@ def setup_intent_retrieve(setup_intent_id: str) -> dict:
         "setup intent retrieve",
         lambda: client().v1.setup_intents.retrieve(setup_intent_id, {"expand": ["payment_method"]}),
     )
-    return _plain(intent)
+    return to_dict(intent)
 
 
 def subscription_retrieve(subscription_id: str) -> dict:
-    return _plain(_call("subscription retrieve", lambda: client().v1.subscriptions.retrieve(subscription_id)))
+    return to_dict(_call("subscription retrieve", lambda: client().v1.subscriptions.retrieve(subscription_id)))
 
 
 def subscription_list_for_customer(customer_id: str) -> list[dict]:
@@ -443,7 +437,7 @@ def subscription_list_for_customer(customer_id: str) -> list[dict]:
         "subscription list",
         lambda: client().v1.subscriptions.list({"customer": customer_id, "status": "all", "limit": 100}),
     )
-    return [_plain(s) for s in page.auto_paging_iter()]
+    return [to_dict(s) for s in page.auto_paging_iter()]
 
 
 def subscription_update(subscription_id: str, *, params: dict, idempotency_key: str) -> dict:
@@ -451,7 +445,7 @@ def subscription_update(subscription_id: str, *, params: dict, idempotency_key: 
         "subscription update",
         lambda: client().v1.subscriptions.update(subscription_id, params, {"idempotency_key": idempotency_key}),
     )
-    return _plain(subscription)
+    return to_dict(subscription)
 
 
 def subscription_cancel(subscription_id: str, *, idempotency_key: str, comment: str = "") -> dict:
@@ -460,7 +454,7 @@ def subscription_cancel(subscription_id: str, *, idempotency_key: str, comment: 
         "subscription cancel",
         lambda: client().v1.subscriptions.cancel(subscription_id, params, {"idempotency_key": idempotency_key}),
     )
-    return _plain(subscription)
+    return to_dict(subscription)
 
 
 def invoice_create_preview(*, customer: str, subscription: str, subscription_details: dict) -> dict:
@@ -470,7 +464,7 @@ def invoice_create_preview(*, customer: str, subscription: str, subscription_det
             {"customer": customer, "subscription": subscription, "subscription_details": subscription_details}
         ),
     )
-    return _plain(invoice)
+    return to_dict(invoice)
 
 
 def invoice_retrieve(invoice_id: str) -> dict:
@@ -481,12 +475,12 @@ def invoice_retrieve(invoice_id: str) -> dict:
             invoice_id, {"expand": ["payments.data.payment.payment_intent.latest_charge"]}
         ),
     )
-    return _plain(invoice)
+    return to_dict(invoice)
 
 
 def invoice_lines_all(invoice_id: str) -> list[dict]:
     page = _call("invoice lines", lambda: client().v1.invoices.line_items.list(invoice_id, {"limit": 100}))
-    return [_plain(line) for line in page.auto_paging_iter()]
+    return [to_dict(line) for line in page.auto_paging_iter()]
 
 
 def invoice_list(*, status: str, created_gte: int | None = None, limit: int = 100) -> list[dict]:
@@ -494,7 +488,7 @@ def invoice_list(*, status: str, created_gte: int | None = None, limit: int = 10
     if created_gte:
         params["created"] = {"gte": created_gte}
     page = _call("invoice list", lambda: client().v1.invoices.list(params))
-    return [_plain(i) for i in page.auto_paging_iter()]
+    return [to_dict(i) for i in page.auto_paging_iter()]
 
 
 def invoice_pay(invoice_id: str, *, idempotency_key: str, payment_method: str | None = None) -> dict:
@@ -503,7 +497,7 @@ def invoice_pay(invoice_id: str, *, idempotency_key: str, payment_method: str | 
         "invoice pay",
         lambda: client().v1.invoices.pay(invoice_id, params, {"idempotency_key": idempotency_key}),
     )
-    return _plain(invoice)
+    return to_dict(invoice)
 
 
 def emulator_retry_schedule_set(days: list[int], *, final_action: str = "cancel") -> dict | None:

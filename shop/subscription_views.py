@@ -193,32 +193,35 @@ def subscription_change(request, subscription_id: str):
     )
 
 
-@login_required
-@require_POST
-def subscription_cancel(request, subscription_id: str):
+def _request_change(request, subscription_id: str, *, service, pending: str, done: str):
+    """Ask Stripe for a change; the page shows it pending until its webhook confirms it."""
     subscription = _own_subscription(request, subscription_id)
     try:
-        subs.subscription_cancel_at_period_end(subscription=subscription)
+        service(subscription=subscription)
     except (subs.SubscriptionError, GatewayError) as error:
         messages.error(request, str(error))
     else:
-        _pending_add(request, "cancel", subscription.id)
-        messages.success(request, "Cancellation requested: your subscription will end at the end of the period.")
+        _pending_add(request, pending, subscription.id)
+        messages.success(request, done)
     return redirect("shop:subscription")
+
+
+@login_required
+@require_POST
+def subscription_cancel(request, subscription_id: str):
+    return _request_change(
+        request, subscription_id, service=subs.subscription_cancel_at_period_end, pending="cancel",
+        done="Cancellation requested: your subscription will end at the end of the period.",
+    )
 
 
 @login_required
 @require_POST
 def subscription_resume(request, subscription_id: str):
-    subscription = _own_subscription(request, subscription_id)
-    try:
-        subs.subscription_resume(subscription=subscription)
-    except (subs.SubscriptionError, GatewayError) as error:
-        messages.error(request, str(error))
-    else:
-        _pending_add(request, "resume", subscription.id)
-        messages.success(request, "Resume requested: your subscription will renew as before.")
-    return redirect("shop:subscription")
+    return _request_change(
+        request, subscription_id, service=subs.subscription_resume, pending="resume",
+        done="Resume requested: your subscription will renew as before.",
+    )
 
 
 @login_required
