@@ -3,11 +3,18 @@
 # pango + fonts for WeasyPrint (always), Chromium for the browser tests (--browser).
 set -euo pipefail
 
+# The lists are read whole before they are searched: `ldconfig -p | grep -q`
+# under pipefail fails whenever grep stops reading early (ldconfig then dies
+# of SIGPIPE), which made the check fail at random and run apt-get for
+# libraries already installed.
+libraries=$(ldconfig -p 2>/dev/null || true)
+fonts=$(fc-list 2>/dev/null || true)
+
 need=()
-if ! ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0.so.0'; then
+if ! grep -q 'libpangoft2-1.0.so.0' <<<"$libraries"; then
   need+=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0)
 fi
-if ! fc-list 2>/dev/null | grep -qi 'DejaVu Sans'; then
+if ! grep -qi 'DejaVu Sans' <<<"$fonts"; then
   need+=(fonts-dejavu-core fontconfig)
 fi
 if [[ "${1:-}" == "--browser" ]] && [[ ! -x /usr/bin/chromium ]]; then
