@@ -44,8 +44,14 @@ seed:
 run:
 	$(VENV)/bin/honcho start
 
+# Every benchmark, one after the other (see bench/run_all.py and the README).
 bench: setup
 	$(PY) bench/run_all.py
+
+# Style and the architecture contracts (the layers in pyproject.toml).
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 clean:
 	rm -rf var/ .pytest_cache/
