@@ -33,10 +33,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from billing.models import Document
-from billing.money import to_major_units
+from billing.periods import Period, period_documents
 from billing.tax import vat_category
-
-from .periods import Period
+from core.money import to_major_units
 
 CHUNK = 64 * 1024
 KIND_FOLDERS = {
@@ -102,11 +101,6 @@ class ExportStats:
     pdfs: int = 0
     rendered: int = 0
     by_kind: dict = field(default_factory=dict)
-
-
-def period_documents(period: Period):
-    start, end = period.bounds()
-    return Document.objects.filter(issued_at__gte=start, issued_at__lt=end)
 
 
 def _ordered(queryset):

@@ -1,8 +1,8 @@
 from django import forms
 
 from billing.models import Document
+from billing.periods import PeriodError, period_parse
 
-from .periods import PeriodError, period_parse
 from .selectors import DocumentFilters
 
 STATUS_CHOICES = [

@@ -1,33 +1,9 @@
-"""Accounting records: closed periods and period exports.
-
-Documents themselves live in billing and are never changed here.
-"""
+"""Accounting records: period exports. Closed periods are billing's
+(billing.models.ClosedPeriod); documents live in billing and are never
+changed here."""
 
 from django.conf import settings
 from django.db import models
-
-
-class ClosedPeriod(models.Model):
-    """A closed accounting period: nothing may be issued with a date inside
-    [start, end) any more, and its export is built once and served again."""
-
-    label = models.CharField(max_length=8, unique=True)  # 2026-03, 2026-Q1, 2026
-    kind = models.CharField(max_length=8)  # month, quarter, year
-    start = models.DateField()
-    end = models.DateField()  # exclusive
-    closed_at = models.DateTimeField(auto_now_add=True)
-    closed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    # What the period held when it was closed (read by the export and the audit).
-    document_count = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        ordering = ["-start", "end"]
-        indexes = [models.Index(fields=["start", "end"])]
-
-    def __str__(self):
-        return self.label
 
 
 def export_upload_path(job: "ExportJob", filename: str) -> str:

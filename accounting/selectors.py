@@ -9,9 +9,8 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from billing.models import Document
-from billing.selectors import user_is_accountant
-
-from .periods import Period
+from billing.periods import Period
+from core.roles import user_is_accountant
 
 STATUS_FILTERS = {
     "pdf_rendered": Q(pdf_rendered_at__isnull=False),

@@ -1,5 +1,6 @@
-"""Writes of the accounting package: closing periods and building exports.
-Issued documents are never changed here (billing owns them)."""
+"""Writes of the accounting package: building period exports. Issued
+documents are never changed here, and closing a period is billing's service
+(billing.periods.period_close) that the accounting pages call."""
 
 from __future__ import annotations
 
@@ -14,11 +15,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from billing.exceptions import BillingError
+from billing.periods import Period, PeriodError, period_documents, period_is_closed, period_parse
 from billing.services import document_render_pdf
 
-from .exports import export_write_zip, file_sha256, period_documents
-from .models import ClosedPeriod, ExportJob
-from .periods import Period, PeriodError, period_parse
+from . import tasks
+from .exports import export_write_zip, file_sha256
+from .models import ExportJob
 
 logger = logging.getLogger(__name__)
 
@@ -32,50 +34,6 @@ class AccountingError(BillingError):
 
 
 # ---------------------------------------------------------------------------
-# Period close
-# ---------------------------------------------------------------------------
-
-
-def _covering_closed_period(period: Period) -> ClosedPeriod | None:
-    return ClosedPeriod.objects.filter(start__lte=period.start, end__gte=period.end).order_by("start").first()
-
-
-def period_is_closed(period: Period) -> bool:
-    return _covering_closed_period(period) is not None
-
-
-def period_close(*, period: Period, user=None) -> ClosedPeriod:
-    """Close `period`: from now on billing refuses to issue a document dated
-    inside it, and its export is built once and served again.
-
-    Only a period that has ended can be closed. Closing a period again is a
-    no-op; closing a month inside a closed quarter or year says so.
-    """
-    if not period.has_ended():
-        raise AccountingError(
-            f"{period.title} has not ended yet (it ends on {period.last_day.isoformat()}); "
-            "only a past period can be closed."
-        )
-    with transaction.atomic():
-        existing = ClosedPeriod.objects.select_for_update().filter(label=period.label).first()
-        if existing is not None:
-            return existing
-        covering = _covering_closed_period(period)
-        if covering is not None:
-            raise AccountingError(f"{period.title} is already closed as part of {covering.label}.")
-        closed = ClosedPeriod.objects.create(
-            label=period.label,
-            kind=period.kind,
-            start=period.start,
-            end=period.end,
-            closed_by=user if user is not None and user.is_authenticated else None,
-            document_count=period_documents(period).count(),
-        )
-    logger.info("period closed: %s (%d documents) by %s", closed.label, closed.document_count, user)
-    return closed
-
-
-# ---------------------------------------------------------------------------
 # Exports
 # ---------------------------------------------------------------------------
 
@@ -85,8 +43,6 @@ def export_request(*, period: Period, user=None) -> ExportJob:
     (`final`) and that same job (same file) is returned to every later request;
     an open period gets a new job each time (its documents may still change).
     The ZIP is built by the Celery task `accounting.tasks.build_export`."""
-    from .tasks import build_export
-
     final = period_is_closed(period)
     if final:
         existing = ExportJob.objects.filter(label=period.label, final=True).first()
@@ -106,7 +62,7 @@ def export_request(*, period: Period, user=None) -> ExportJob:
                 final=final,
                 requested_by=user if user is not None and user.is_authenticated else None,
             )
-            build_export.delay_on_commit(job.pk)
+            tasks.build_export.delay_on_commit(job.pk)
     except IntegrityError:
         # Two accountants asked for the same closed period at once: one build.
         return ExportJob.objects.get(label=period.label, final=True)

@@ -17,14 +17,15 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from billing.models import Document
+from billing.exceptions import BillingError
+from billing.models import ClosedPeriod, Document
+from billing.periods import period_close, period_of
 
 from .audit import audit_document_numbers
 from .forms import DocumentFilterForm, PeriodChoiceForm
-from .models import ClosedPeriod, ExportJob
-from .periods import period_of
+from .models import ExportJob
 from .selectors import document_currencies, document_list_for_accountant, user_is_accounting_reader
-from .services import AccountingError, export_request, period_close
+from .services import export_request
 
 PAGE_SIZE = 50
 
@@ -175,7 +176,7 @@ def period_list(request):
             else:
                 try:
                     closed = period_close(period=period, user=request.user)
-                except AccountingError as exc:
+                except BillingError as exc:
                     messages.error(request, str(exc))
                 else:
                     messages.success(

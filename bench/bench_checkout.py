@@ -16,11 +16,11 @@ from common import BenchDatabase, report, setup_django, summary_ms
 def run(customers: int, stock: int, with_stripe: bool, emulator_url: str | None) -> dict:
     from django.db import connection
 
+    from catalog.models import Category, Product, TaxRate
     from orders.exceptions import OutOfStock
     from orders.models import Order
     from orders.services import BillingDetails, CartItem, order_place
     from payments.services import checkout_start
-    from shop.models import Category, Product, TaxRate
 
     category, _ = Category.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
     rate, _ = TaxRate.objects.get_or_create(name="Standard", rate=20, defaults={"country": "FR"})

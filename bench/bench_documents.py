@@ -34,7 +34,7 @@ BILLING = dict(name="Ada Lovelace", line1="1 Analytical Street", postal_code="75
 
 
 def bench_products():
-    from shop.models import Product
+    from catalog.models import Product
 
     return list(Product.objects.filter(active=True, stock__gte=100).order_by("pk")[:3]) or list(
         Product.objects.filter(active=True, stock__gt=10).order_by("-stock")[:2]
@@ -71,7 +71,7 @@ def place_and_start_checkout(products) -> tuple:
     from payments.services import checkout_start
 
     order = order_place(
-        items=[CartItem(p.pk, q) for p, q in zip(products, (2, 1, 3))],
+        items=[CartItem(p.pk, q) for p, q in zip(products, (2, 1, 3), strict=False)],
         email="bench@example.com",
         billing=BillingDetails(**BILLING),
     )

@@ -90,8 +90,9 @@ def fill_month(*, month: date, count: int, invoice_pdf: bytes, receipt_pdf: byte
     from django.utils import timezone
 
     from billing.models import Document, document_pdf_path
-    from billing.services import Buyer, invoice_issue, receipt_issue
+    from billing.services import invoice_issue, receipt_issue
     from billing.tax import LineInput
+    from core.types import Buyer
 
     fr = Buyer(name="Ada Lovelace", email="ada@example.com", address_line1="1 Analytical Street",
                postal_code="75001", city="Paris", country="FR")
@@ -126,8 +127,9 @@ def reference_pdfs() -> tuple[bytes, bytes]:
     from decimal import Decimal
 
     from billing.rendering import snapshot_to_pdf
-    from billing.services import Buyer, invoice_issue, receipt_issue
+    from billing.services import invoice_issue, receipt_issue
     from billing.tax import LineInput
+    from core.types import Buyer
 
     invoice = invoice_issue(
         buyer=Buyer(name="Reference", address_line1="1 rue", postal_code="75001", city="Paris", country="FR"),
@@ -154,7 +156,7 @@ def main() -> None:
 
         logging.disable(logging.INFO)
         from accounting.models import ExportJob
-        from accounting.periods import period_parse
+        from billing.periods import period_parse
 
         invoice_pdf, receipt_pdf = reference_pdfs()
         runs = []

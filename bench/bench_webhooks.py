@@ -78,11 +78,11 @@ def main() -> None:
         from django.db import connection
         from djstripe.models import WebhookEndpoint
 
+        from catalog.models import Category, Product, TaxRate
         from orders.models import Order
         from orders.services import BillingDetails, CartItem, order_place
         from payments import gateway
         from payments.services import checkout_start
-        from shop.models import Category, Product, TaxRate
         from stripe_emulator import EmulatorServer
         from tests.conftest import emulator_control
 
@@ -120,7 +120,8 @@ def main() -> None:
                        VAR_DIR=var_dir, STRIPE_API_BASE=emulator.url, SITE_URL=site,
                        CELERY_TASK_ALWAYS_EAGER="false", BENCH_BARE_SECRET=BARE_SECRET)
             server = subprocess.Popen(
-                [str(Path(sys.executable).parent / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4"],
+                [str(Path(sys.executable).parent / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}",
+                 "--workers", "2", "--threads", "4"],
                 cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
             )
             try:

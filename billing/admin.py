@@ -8,19 +8,20 @@ from django.contrib import admin
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
-from .models import Document
-from .money import format_money
+from core.admin import ReadOnlyAdminMixin
+from core.money import format_money
+
+from .models import ClosedPeriod, Document
 
 ORDER_NUMBER = re.compile(r"^ORD-0*(\d+)$", re.IGNORECASE)
 
 
 @admin.register(Document)
-class DocumentAdmin(admin.ModelAdmin):
+class DocumentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("number", "kind", "issued_at", "customer_email", "order_link", "gross", "pdf_link", "emailed_at")
     list_filter = ("kind", ("issued_at", admin.DateFieldListFilter), "currency")
     search_fields = ("number", "customer_email", "order__id__exact", "stripe_invoice_id")
     date_hierarchy = "issued_at"
-    list_select_related = ("order",)
     ordering = ("-issued_at", "-pk")
     fields = (
         "number", "kind", "issued_at", "order_link", "stripe_invoice_id", "customer", "customer_email",
@@ -28,16 +29,6 @@ class DocumentAdmin(admin.ModelAdmin):
         "pdf_rendered_at", "emailed_at", "snapshot_pretty",
     )
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        # View only: a user with the view permission sees every field as text.
-        return False
 
     def get_search_results(self, request, queryset, search_term):
         match = ORDER_NUMBER.match(search_term.strip())
@@ -61,11 +52,12 @@ class DocumentAdmin(admin.ModelAdmin):
     def order_link(self, obj):
         if obj.order_id is None:
             return "—"
+        number = (obj.snapshot.get("order") or {}).get("number") or f"#{obj.order_id}"
         try:
             url = reverse("admin:orders_order_change", args=[obj.order_id])
         except NoReverseMatch:
-            return obj.order.number
-        return format_html('<a href="{}">{}</a>', url, obj.order.number)
+            return number
+        return format_html('<a href="{}">{}</a>', url, number)
 
     @admin.display(description="PDF")
     def pdf_link(self, obj):
@@ -78,4 +70,11 @@ class DocumentAdmin(admin.ModelAdmin):
         return format_html("<pre>{}</pre>", json.dumps(obj.snapshot, indent=2, ensure_ascii=False))
 
 
-from . import subscription_admin  # noqa: E402,F401  (subscriptions and their notices)
+
+@admin.register(ClosedPeriod)
+class ClosedPeriodAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Periods are closed from the accounting pages (billing.periods.period_close);
+    reopening one is not a click in admin."""
+
+    list_display = ("label", "start", "end", "document_count", "closed_at", "closed_by")
+    readonly_fields = [f.name for f in ClosedPeriod._meta.fields]

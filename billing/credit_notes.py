@@ -1,5 +1,5 @@
-"""Credit notes for refunds: which lines to credit, how a credit note reads
-(negative amounts), and its e-mail.
+"""Credit notes: which lines to credit and how a credit note reads (negative
+amounts).
 
 A credit note is stored like every document, with positive amounts (its kind
 says they are credited; exports and Factur-X read them so). Printed, its
@@ -8,16 +8,13 @@ amounts are negative, as a credit note's are on paper.
 
 import copy
 from collections.abc import Sequence
-from decimal import ROUND_FLOOR, Decimal
+from decimal import Decimal
 
-from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
+from core.money import allocate, format_money, format_rate
 
-from .exceptions import BillingError
+from .exceptions import BillingError, DocumentNotIssuable
 from .models import Document
-from .money import format_money, format_rate
-from .tax import LineInput, normalize_rate
+from .tax import LineInput, lines_from_snapshot, normalize_rate
 
 _LINE_AMOUNTS = ("unit_gross", "unit_net", "net", "tax", "gross")
 _TOTAL_AMOUNTS = ("net", "tax", "gross")
@@ -53,24 +50,24 @@ def invoice_remaining_by_rate(*, invoice: Document) -> dict[Decimal, int]:
     return {rate: gross for rate, gross in remaining.items() if gross > 0}
 
 
-def credit_note_lines_for_refund(*, invoice: Document, amount: int) -> list[LineInput]:
-    """Lines crediting `amount` (VAT included) of what remains on `invoice`,
+def credit_note_lines_for_amount(*, invoice: Document, amount: int) -> list[LineInput]:
+    """Lines crediting `amount` (VAT included) of what remains on `invoice`:
+    all of an invoice not credited yet is credited line by line; a part is
     spread over its VAT rates in proportion to what remains at each rate
-    (largest remainder), so that after a refund by lines, "the rest" is
-    credited at the rates it was charged and never more at one rate than was
-    invoiced at it."""
+    (largest remainder), so that a partial refund reverses VAT at the rates
+    it was charged and never more at one rate than was invoiced at it."""
     remaining = invoice_remaining_by_rate(invoice=invoice)
     total = sum(remaining.values())
-    if amount <= 0 or amount > total:
-        raise BillingError(
-            f"A credit of {format_money(amount, invoice.currency)} does not fit invoice {invoice.number} "
-            f"({format_money(total, invoice.currency)} remains)."
+    if amount <= 0:
+        raise BillingError(f"A credit must be more than zero, not {format_money(amount, invoice.currency)}.")
+    if amount > total:
+        raise DocumentNotIssuable(
+            f"Invoice {invoice.number}: {format_money(total, invoice.currency)} remains to credit, "
+            f"not {format_money(amount, invoice.currency)}."
         )
+    if amount == invoice.total_gross:
+        return lines_from_snapshot(invoice.snapshot["lines"])
     rates = sorted(remaining, reverse=True)
-    shares = [Decimal(amount) * Decimal(remaining[r]) / Decimal(total) for r in rates]
-    floors = [int(s.to_integral_value(rounding=ROUND_FLOOR)) for s in shares]
-    for index in sorted(range(len(rates)), key=lambda i: shares[i] - floors[i], reverse=True)[: amount - sum(floors)]:
-        floors[index] += 1
     return [
         LineInput(
             name=f"Refund on invoice {invoice.number} (VAT {format_rate(rate)})",
@@ -78,7 +75,7 @@ def credit_note_lines_for_refund(*, invoice: Document, amount: int) -> list[Line
             unit_amount=gross,
             vat_rate=rate,
         )
-        for rate, gross in zip(rates, floors, strict=True)
+        for rate, gross in zip(rates, allocate(amount, [remaining[r] for r in rates]), strict=True)
         if gross
     ]
 
@@ -95,33 +92,3 @@ def credit_note_lines_for_order_lines(lines: Sequence[dict]) -> list[LineInput]:
         )
         for line in lines
     ]
-
-
-def credit_note_email(*, document: Document, download_url: str = "", order_url: str = "") -> EmailMultiAlternatives:
-    """The e-mail sending a credit note (PDF attached) to its customer."""
-    snap = document.snapshot
-    seller = snap.get("seller", {})
-    context = {
-        "doc": snap,
-        "seller_name": seller.get("name", ""),
-        "buyer_name": snap["buyer"].get("name", ""),
-        "credit_note_number": document.number,
-        "invoice_number": (snap.get("related_document") or {}).get("number", ""),
-        "order_number": (snap.get("order") or {}).get("number", ""),
-        "total": format_money(document.total_gross, document.currency),
-        "reason": snap.get("reason", ""),
-        "credit_note_url": download_url,
-        "order_url": order_url,
-    }
-    subject = " ".join(render_to_string("billing/email/credit_note_subject.txt", context).split())
-    message = EmailMultiAlternatives(
-        subject=subject,
-        body=render_to_string("billing/email/credit_note_message.txt", context),
-        from_email=getattr(settings, "DEFAULT_FROM_EMAIL", None),
-        to=[document.customer_email],
-        reply_to=[seller["email"]] if seller.get("email") else None,
-    )
-    message.attach_alternative(render_to_string("billing/email/credit_note_message.html", context), "text/html")
-    with document.pdf.open("rb") as handle:
-        message.attach(document.pdf_filename, handle.read(), "application/pdf")
-    return message

@@ -1,8 +1,10 @@
 """Domain errors of the billing package. Their messages are read by staff (admin,
 logs) as they are, so they are written for people."""
 
+from core.exceptions import ApplicationError
 
-class BillingError(Exception):
+
+class BillingError(ApplicationError):
     """A document cannot be issued, changed or sent; the message says why."""
 
 

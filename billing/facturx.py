@@ -35,8 +35,9 @@ from datetime import date, datetime
 from datetime import timezone as dt_timezone
 from decimal import ROUND_HALF_UP, Decimal
 
+from core.money import currency_exponent, to_major_units
+
 from .exceptions import DocumentNotIssuable
-from .money import currency_exponent, to_major_units
 from .tax import vat_category
 
 FACTURX_FILENAME = "factur-x.xml"

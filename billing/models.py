@@ -7,6 +7,10 @@ so a later change to a product, an order or a customer never changes an
 issued document. After issuing, only the rendering/sending bookkeeping
 (`pdf`, `pdf_rendered_at`, `emailed_at`) may change; `save()` and the
 queryset refuse anything else.
+
+The `order` foreign key ties a shop order's documents to it in the database;
+billing's code never reads the order: callers hand it plain data
+(billing.services.OrderRef) and it keeps what it needs in the document.
 """
 
 import json
@@ -84,6 +88,12 @@ class Document(models.Model):
     )
     payment_reference = models.CharField(max_length=255, blank=True)
     snapshot = models.JSONField(encoder=DjangoJSONEncoder)
+    # Given by the caller at issue time (billing knows no order): the page
+    # where the customer sees what the document is for (a path under
+    # SITE_URL, linked from the e-mail), and for a guest, who has no account,
+    # the reference that opens the document (the guest order's reference).
+    order_path = models.CharField(max_length=255, blank=True)
+    access_reference = models.UUIDField(null=True, blank=True)
 
     pdf = models.FileField(upload_to=document_pdf_path, blank=True, max_length=255)
     pdf_rendered_at = models.DateTimeField(null=True, blank=True)
@@ -162,44 +172,28 @@ class Document(models.Model):
         raise DocumentImmutable(f"{self.number}: issued documents cannot be deleted")
 
 
-from djstripe.models import Subscription as DjstripeSubscription  # noqa: E402  (the proxy below)
+class ClosedPeriod(models.Model):
+    """A closed accounting period: nothing may be issued with a date inside
+    [start, end) any more, and its export is built once and served again.
+    Closing is the accountant's act (accounting app); refusing to issue inside
+    a closed period is billing's rule (billing.periods). The table keeps the
+    name it was created with in the accounting app."""
 
-
-class SubscriptionNotice(models.Model):
-    """One e-mail to a subscriber about their subscription (a failed renewal,
-    the subscription ended), keyed so that each is sent once however often
-    Stripe reports the same thing: `payment_failed:<invoice>:<attempt>`,
-    `ended:<subscription>`. Written by billing.dunning; sent by a task."""
-
-    class Kind(models.TextChoices):
-        PAYMENT_FAILED = "payment_failed", "Renewal payment failed"
-        ENDED = "ended", "Subscription ended"
-
-    key = models.CharField(max_length=255, unique=True)
-    kind = models.CharField(max_length=32, choices=Kind.choices)
-    email = models.EmailField(blank=True)
-    stripe_customer_id = models.CharField(max_length=255, blank=True)
-    stripe_subscription_id = models.CharField(max_length=255, blank=True, db_index=True)
-    stripe_invoice_id = models.CharField(max_length=255, blank=True)
-    attempt = models.PositiveSmallIntegerField(default=0)
-    # What the e-mail says (amount, next attempt, reason...), fixed when the notice is created.
-    context = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
-    created_at = models.DateTimeField(auto_now_add=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
+    label = models.CharField(max_length=8, unique=True)  # 2026-03, 2026-Q1, 2026
+    kind = models.CharField(max_length=8)  # month, quarter, year
+    start = models.DateField()
+    end = models.DateField()  # exclusive
+    closed_at = models.DateTimeField(auto_now_add=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # What the period held when it was closed (read by the export and the audit).
+    document_count = models.PositiveIntegerField(default=0)
 
     class Meta:
-        ordering = ["-created_at", "-pk"]
+        db_table = "accounting_closedperiod"
+        ordering = ["-start", "end"]
+        indexes = [models.Index(fields=["start", "end"], name="accounting__start_b9f5dd_idx")]
 
     def __str__(self):
-        return f"{self.get_kind_display()} ({self.key})"
-
-
-class ShopSubscription(DjstripeSubscription):
-    """dj-stripe's mirror of Stripe subscriptions, seen the shop's way in admin
-    (plan, status, renewal, customer; staff cancel through Stripe). A proxy:
-    no table of its own."""
-
-    class Meta:
-        proxy = True
-        verbose_name = "subscription"
-        verbose_name_plural = "subscriptions"
+        return self.label

@@ -8,6 +8,9 @@ network: only `data:` URLs are allowed; fonts are the system's DejaVu Sans.
 
 from django.template.loader import render_to_string
 
+from .credit_notes import credit_note_for_display
+from .facturx import EINVOICE_KINDS, facturx_pdf
+
 TEMPLATE_BY_KIND = {
     "invoice": "billing/invoice.html",
     "receipt": "billing/receipt.html",
@@ -17,9 +20,8 @@ TEMPLATE_BY_KIND = {
 
 def document_html(*, snapshot: dict) -> str:
     """The printable HTML of a document snapshot."""
-    from .credit_notes import credit_note_for_display  # a credit note prints negative amounts
-
     template = TEMPLATE_BY_KIND[snapshot["kind"]]
+    # A credit note prints negative amounts.
     return render_to_string(template, {"doc": credit_note_for_display(snapshot)})
 
 
@@ -36,8 +38,6 @@ def html_to_pdf(html: str) -> bytes:
 
 def snapshot_to_pdf(*, snapshot: dict) -> bytes:
     html = document_html(snapshot=snapshot)
-    from .facturx import EINVOICE_KINDS, facturx_pdf
-
     if snapshot["kind"] in EINVOICE_KINDS:
         # Invoices and credit notes are e-invoices: PDF/A-3b with their
         # Factur-X XML embedded (billing/facturx.py).

@@ -1,39 +1,40 @@
-"""Writes on documents: issuing invoices, receipts and credit notes, rendering
-their PDFs and e-mailing them.
+"""Writes on documents: issuing invoices, receipts and credit notes, and
+rendering their PDFs. (Their e-mails: billing.emails.)
 
 Issuing is one short transaction: lock the source row, check its state, take a
 gapless number (billing.numbering), copy everything the document shows into
 its snapshot. Rendering and e-mailing happen afterwards, outside that
 transaction, each guarded so that running it twice has one effect.
+
+Billing knows no order, payment or subscription: callers hand it plain data
+(a Buyer, lines, an OrderRef) and it hands back documents.
 """
 
 import logging
+import uuid
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_FLOOR, Decimal
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.template.loader import render_to_string
-from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from orders.models import Order
+from core.money import format_money
+from core.types import Buyer, address_lines
 
+from .credit_notes import credit_note_lines_for_amount
 from .exceptions import BillingError, DocumentNotIssuable
 from .facturx import einvoice_assert_complete
 from .models import Document
-from .money import format_money, format_rate
 from .numbering import document_number_next
+from .periods import period_assert_open
 from .rendering import snapshot_to_pdf
 from .tax import (
     REVERSE_CHARGE_MENTION,
     LineInput,
     TaxComputation,
-    lines_from_snapshot,
     reverse_charge_applies,
     tax_compute,
 )
@@ -41,96 +42,30 @@ from .tax import (
 logger = logging.getLogger(__name__)
 
 SNAPSHOT_VERSION = 1
-# Orders that have been paid (and possibly refunded since): they get documents.
-PAID_ORDER_STATUSES = frozenset(
-    {Order.Status.PAID, Order.Status.PARTIALLY_REFUNDED, Order.Status.REFUNDED}
-)
-CARD_BRANDS = {
-    "amex": "American Express",
-    "diners": "Diners Club",
-    "discover": "Discover",
-    "jcb": "JCB",
-    "mastercard": "Mastercard",
-    "unionpay": "UnionPay",
-    "visa": "Visa",
-    "cartes_bancaires": "Cartes Bancaires",
-}
 
 
 @dataclass(frozen=True)
-class Buyer:
-    """Who a document is addressed to, as printed."""
+class OrderRef:
+    """The shop order a document is for, as plain data from its caller."""
 
-    name: str
-    email: str = ""
-    company: str = ""
-    address_line1: str = ""
-    postal_code: str = ""
-    city: str = ""
-    country: str = ""
-    vat_id: str = ""
-
-    def as_snapshot(self) -> dict:
-        data = asdict(self)
-        data["address_lines"] = [
-            line
-            for line in (
-                self.company,
-                self.address_line1,
-                f"{self.postal_code} {self.city}".strip(),
-                self.country,
-            )
-            if line
-        ]
-        return data
-
-
-def buyer_from_order(order: Order) -> Buyer:
-    return Buyer(
-        name=order.billing_name,
-        email=order.email,
-        company=order.billing_company,
-        address_line1=order.billing_line1,
-        postal_code=order.billing_postal_code,
-        city=order.billing_city,
-        country=order.billing_country,
-        vat_id=order.vat_id,
-    )
+    id: int
+    number: str
+    placed_at: datetime | None = None
+    paid_at: datetime | None = None
+    # The order's page, a path under SITE_URL (linked from the e-mail).
+    path: str = ""
+    # Opens the documents without an account: a guest order's reference.
+    guest_reference: uuid.UUID | None = None
 
 
 def seller_snapshot() -> dict:
-    seller = dict(getattr(settings, "SHOP_SELLER", {}) or {})
+    seller = dict(settings.SHOP_SELLER or {})
     seller.setdefault("name", "")
-    seller["address_lines"] = [
-        line
-        for line in (
-            seller.get("address_line1", ""),
-            seller.get("address_line2", ""),
-            f"{seller.get('postal_code', '')} {seller.get('city', '')}".strip(),
-            seller.get("country", ""),
-        )
-        if line
-    ]
-    return seller
-
-
-def payment_reference_for_order(order: Order) -> str:
-    """"Card Visa •••• 4242, Stripe pi_..." from the order's successful payment."""
-    from payments.models import Payment
-
-    payment = (
-        Payment.objects.filter(order=order, status=Payment.Status.SUCCEEDED).order_by("-created_at", "-pk").first()
+    seller["address_lines"] = address_lines(
+        line1=seller.get("address_line1", ""), line2=seller.get("address_line2", ""),
+        postal_code=seller.get("postal_code", ""), city=seller.get("city", ""), country=seller.get("country", ""),
     )
-    parts = []
-    intent = order.stripe_payment_intent_id
-    if payment is not None:
-        intent = payment.stripe_payment_intent_id or intent
-        if payment.card_brand or payment.card_last4:
-            brand = CARD_BRANDS.get(payment.card_brand.lower(), payment.card_brand.title())
-            parts.append(f"Card {brand} •••• {payment.card_last4}".replace("  ", " "))
-    if intent:
-        parts.append(f"Stripe {intent}")
-    return ", ".join(parts)
+    return seller
 
 
 def _iso(value: datetime | None) -> str:
@@ -191,21 +126,20 @@ def _document_create(
     totals: dict,
     issued_at: datetime,
     customer=None,
-    order: Order | None = None,
+    order: OrderRef | None = None,
     related_document: Document | None = None,
     payment_reference: str = "",
     stripe_invoice_id: str | None = None,
     extra: dict | None = None,
     extra_mentions: Sequence[str] = (),
 ) -> Document:
-    """Number and store one document. The caller holds the transaction."""
+    """Number and store one document. The caller holds the transaction.
+    A receipt or credit note belongs to its invoice's order (`related_document`)."""
     year = timezone.localdate(issued_at).year
     seller = seller_snapshot()
     # Before the number is taken (a refusal numbers nothing): the period must
-    # be open (accounting closes periods), and an invoice or credit note must
+    # be open (accountants close periods), and an invoice or credit note must
     # carry what its Factur-X e-invoice requires.
-    from accounting.periods import period_assert_open
-
     period_assert_open(issued_at)
     einvoice_assert_complete(
         kind=kind, seller=seller, buyer=buyer.as_snapshot(), reverse_charge=bool((extra or {}).get("reverse_charge"))
@@ -222,15 +156,7 @@ def _document_create(
         "currency": currency,
         "seller": seller,
         "buyer": buyer.as_snapshot(),
-        "order": (
-            {
-                "number": order.number,
-                "placed_on": _date(order.created_at),
-                "paid_on": _date(order.paid_at),
-            }
-            if order is not None
-            else None
-        ),
+        "order": _order_snapshot(order, related_document),
         "related_document": (
             {
                 "kind": related_document.kind,
@@ -258,7 +184,7 @@ def _document_create(
         year=number.year,
         sequence=number.sequence,
         issued_at=issued_at,
-        order=order,
+        **_order_links(order, related_document),
         stripe_invoice_id=stripe_invoice_id or None,
         customer=customer,
         customer_email=buyer.email,
@@ -274,13 +200,29 @@ def _document_create(
     return document
 
 
+def _order_snapshot(order: OrderRef | None, related_document: Document | None) -> dict | None:
+    if order is not None:
+        return {"number": order.number, "placed_on": _date(order.placed_at), "paid_on": _date(order.paid_at)}
+    return related_document.snapshot.get("order") if related_document is not None else None
+
+
+def _order_links(order: OrderRef | None, related_document: Document | None) -> dict:
+    """The order fields of a new document: from its caller, or its invoice's."""
+    if order is not None:
+        return {"order_id": order.id, "order_path": order.path, "access_reference": order.guest_reference}
+    if related_document is not None:
+        return {"order_id": related_document.order_id, "order_path": related_document.order_path,
+                "access_reference": related_document.access_reference}
+    return {}
+
+
 def invoice_issue(
     *,
     buyer: Buyer,
     lines: Sequence[LineInput],
     currency: str,
     customer=None,
-    order: Order | None = None,
+    order: OrderRef | None = None,
     stripe_invoice_id: str | None = None,
     payment_reference: str = "",
     paid_at: datetime | None = None,
@@ -342,7 +284,7 @@ def receipt_issue(
         if existing is not None:
             return existing
         snap = invoice.snapshot
-        buyer = Buyer(**{k: v for k, v in snap["buyer"].items() if k != "address_lines"})
+        buyer = Buyer.from_snapshot(snap["buyer"])
         paid_at = paid_at or timezone.now()
         return _document_create(
             kind=Document.Kind.RECEIPT,
@@ -354,91 +296,10 @@ def receipt_issue(
             totals=snap["totals"],
             issued_at=issued_at or timezone.now(),
             customer=invoice.customer,
-            order=invoice.order,
             related_document=invoice,
             payment_reference=payment_reference or invoice.payment_reference,
             extra={"paid_on": _date(paid_at), "amount_received": snap["totals"]["gross"]},
         )
-
-
-def documents_issue_for_order(*, order_id: int) -> tuple[Document, Document]:
-    """Issue the invoice and the receipt of a paid order, in one transaction.
-
-    Idempotent: a second call returns the pair already issued. Raises
-    DocumentNotIssuable for an order that has not been paid.
-    """
-    with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order_id)
-        existing = {
-            d.kind: d
-            for d in Document.objects.filter(
-                order=order, kind__in=[Document.Kind.INVOICE, Document.Kind.RECEIPT]
-            )
-        }
-        if Document.Kind.INVOICE in existing and Document.Kind.RECEIPT in existing:
-            return existing[Document.Kind.INVOICE], existing[Document.Kind.RECEIPT]
-        if order.status not in PAID_ORDER_STATUSES:
-            raise DocumentNotIssuable(
-                f"Order {order.number} is {order.get_status_display().lower()}; "
-                "invoices are issued for paid orders only."
-            )
-        payment_reference = payment_reference_for_order(order)
-        invoice = existing.get(Document.Kind.INVOICE)
-        if invoice is None:
-            lines = [
-                LineInput(
-                    name=line.name,
-                    sku=line.sku,
-                    quantity=line.quantity,
-                    unit_amount=line.unit_amount,
-                    vat_rate=line.vat_rate,
-                )
-                for line in order.lines.order_by("pk")
-            ]
-            if sum(line.gross for line in lines) != order.total:
-                raise DocumentNotIssuable(
-                    f"Order {order.number}: its lines do not add up to its total; staff must look."
-                )
-            invoice = invoice_issue(
-                buyer=buyer_from_order(order),
-                lines=lines,
-                currency=order.currency,
-                customer=order.customer,
-                order=order,
-                payment_reference=payment_reference,
-                paid_at=order.paid_at,
-            )
-        receipt = existing.get(Document.Kind.RECEIPT) or receipt_issue(
-            invoice=invoice, payment_reference=payment_reference, paid_at=order.paid_at
-        )
-    return invoice, receipt
-
-
-def credit_note_lines_for_amount(*, invoice: Document, amount: int) -> list[LineInput]:
-    """Lines crediting `amount` (minor units, VAT included) of `invoice`, spread
-    over its VAT rates in proportion to their gross (largest remainder), so a
-    partial refund reverses VAT at the rates it was charged."""
-    total = invoice.total_gross
-    if amount <= 0 or amount > total:
-        raise BillingError(f"A credit of {amount} does not fit invoice {invoice.number} ({total}).")
-    if amount == total:
-        return lines_from_snapshot(invoice.snapshot["lines"])
-    rates = invoice.snapshot["vat_breakdown"]
-    shares = [Decimal(amount) * Decimal(r["gross"]) / Decimal(total) for r in rates]
-    floors = [int(s.to_integral_value(rounding=ROUND_FLOOR)) for s in shares]
-    remainder = amount - sum(floors)
-    for index in sorted(range(len(rates)), key=lambda i: shares[i] - floors[i], reverse=True)[:remainder]:
-        floors[index] += 1
-    return [
-        LineInput(
-            name=f"Refund on invoice {invoice.number} (VAT {format_rate(r['rate'])})",
-            quantity=1,
-            unit_amount=gross,
-            vat_rate=Decimal(r["rate"]),
-        )
-        for r, gross in zip(rates, floors, strict=True)
-        if gross
-    ]
 
 
 def credit_note_issue(
@@ -479,7 +340,7 @@ def credit_note_issue(
                 f"remains to credit, not {format_money(tax.total_gross, invoice.currency)}."
             )
         snap = invoice.snapshot
-        buyer = Buyer(**{k: v for k, v in snap["buyer"].items() if k != "address_lines"})
+        buyer = Buyer.from_snapshot(snap["buyer"])
         return _document_create(
             kind=Document.Kind.CREDIT_NOTE,
             buyer=buyer,
@@ -489,7 +350,6 @@ def credit_note_issue(
             totals={"net": tax.total_net, "tax": tax.total_tax, "gross": tax.total_gross},
             issued_at=issued_at or timezone.now(),
             customer=invoice.customer,
-            order=invoice.order,
             related_document=invoice,
             payment_reference=refund_reference,
             extra={"reason": reason, "reverse_charge": reverse_charge},
@@ -543,108 +403,3 @@ def document_render_pdf(*, document_id: int) -> Document:
 def document_pdf_bytes(*, document: Document) -> bytes:
     with document.pdf.open("rb") as handle:
         return handle.read()
-
-
-# ---------------------------------------------------------------------------
-# E-mail
-# ---------------------------------------------------------------------------
-
-
-def _site_url() -> str:
-    return str(getattr(settings, "SITE_URL", "")).rstrip("/")
-
-
-def order_status_url(order: Order | None) -> str:
-    if order is None:
-        return ""
-    try:
-        return _site_url() + order.get_absolute_url()
-    except NoReverseMatch:
-        return ""
-
-
-def document_download_url(document: Document) -> str:
-    """Absolute download link; a guest order's link carries its reference."""
-    try:
-        url = _site_url() + reverse("billing:document_pdf", args=[document.pk])
-    except NoReverseMatch:
-        return ""
-    if document.order is not None and document.order.customer_id is None and document.customer_id is None:
-        url += f"?ref={document.order.reference}"
-    return url
-
-
-def document_send_email(*, document_id: int) -> Document:
-    """E-mail an invoice to its customer with its PDF and its receipt's PDF
-    attached. Sent once: the row is locked and `emailed_at` checked and set in
-    the same transaction as the send (a crash between the send and the commit
-    can, rarely, send it again; never zero times once it returns).
-    """
-    document = Document.objects.select_related("order").get(pk=document_id)
-    if document.kind not in (Document.Kind.INVOICE, Document.Kind.CREDIT_NOTE):
-        raise BillingError(f"{document.number}: only invoices (with their receipt) and credit notes are e-mailed.")
-    if document.emailed_at is not None:
-        return document
-    if not document.customer_email:
-        logger.warning("document %s has no e-mail address; not sent", document.number)
-        return document
-    # PDFs first, outside the e-mail transaction (no-ops when already rendered).
-    document = document_render_pdf(document_id=document.pk)
-    receipt = Document.objects.filter(kind=Document.Kind.RECEIPT, related_document=document).first()
-    if receipt is not None:
-        receipt = document_render_pdf(document_id=receipt.pk)
-
-    with transaction.atomic():
-        document = Document.objects.select_for_update(of=("self",)).select_related("order").get(pk=document_id)
-        if document.emailed_at is not None:
-            return document
-        if document.kind == Document.Kind.CREDIT_NOTE:
-            from .credit_notes import credit_note_email
-
-            message = credit_note_email(
-                document=document, download_url=document_download_url(document),
-                order_url=order_status_url(document.order),
-            )
-        else:
-            message = _invoice_email(document=document, receipt=receipt)
-        message.send(fail_silently=False)
-        now = timezone.now()
-        document.emailed_at = now
-        document.save(update_fields=["emailed_at"])
-        if receipt is not None and receipt.emailed_at is None:
-            Document.objects.filter(pk=receipt.pk, emailed_at__isnull=True).update(emailed_at=now)
-    logger.info("document e-mailed: %s to %s", document.number, document.customer_email)
-    return document
-
-
-def _invoice_email(*, document: Document, receipt: Document | None) -> EmailMultiAlternatives:
-    snap = document.snapshot
-    seller = snap.get("seller", {})
-    context = {
-        "doc": snap,
-        "seller_name": seller.get("name", ""),
-        "buyer_name": snap["buyer"].get("name", ""),
-        "invoice_number": document.number,
-        "receipt_number": receipt.number if receipt else "",
-        "order_number": (snap.get("order") or {}).get("number", ""),
-        "total": format_money(document.total_gross, document.currency),
-        "order_url": order_status_url(document.order),
-        "invoice_url": document_download_url(document),
-        "receipt_url": document_download_url(receipt) if receipt else "",
-    }
-    subject = " ".join(render_to_string("billing/email/invoice_subject.txt", context).split())
-    text = render_to_string("billing/email/invoice_message.txt", context)
-    html = render_to_string("billing/email/invoice_message.html", context)
-    reply_to = [seller["email"]] if seller.get("email") else None
-    message = EmailMultiAlternatives(
-        subject=subject,
-        body=text,
-        from_email=getattr(settings, "DEFAULT_FROM_EMAIL", None),
-        to=[document.customer_email],
-        reply_to=reply_to,
-    )
-    message.attach_alternative(html, "text/html")
-    message.attach(document.pdf_filename, document_pdf_bytes(document=document), "application/pdf")
-    if receipt is not None and receipt.has_pdf:
-        message.attach(receipt.pdf_filename, document_pdf_bytes(document=receipt), "application/pdf")
-    return message

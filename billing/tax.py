@@ -16,6 +16,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from core.countries import EU_MEMBER_STATES, vat_id_country, vat_id_is_valid
+
 from .exceptions import TaxComputationError
 
 RATE_QUANTUM = Decimal("0.01")
@@ -171,10 +173,6 @@ def lines_from_snapshot(lines: Sequence[dict]) -> list[LineInput]:
 # ---------------------------------------------------------------------------
 # VAT categories and the intra-EU B2B reverse charge
 # ---------------------------------------------------------------------------
-# EU member states (ISO 3166 codes). VAT ids use the same prefix except Greece (EL).
-EU_COUNTRIES = frozenset(
-    "AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK".split()
-)
 REVERSE_CHARGE_MENTION = (
     "Reverse charge: VAT to be accounted for by the customer "
     "(Article 196 of Council Directive 2006/112/EC)."
@@ -189,14 +187,6 @@ def vat_category(rate, *, reverse_charge: bool = False) -> str:
     return "S" if normalize_rate(rate) > 0 else "Z"
 
 
-def vat_id_country(vat_id: str) -> str:
-    """The ISO country of an EU VAT id's prefix ("EL..." is Greece), or ""."""
-    prefix = (vat_id or "").strip().upper()[:2]
-    if prefix == "EL":
-        return "GR"
-    return prefix if prefix in EU_COUNTRIES else ""
-
-
 def reverse_charge_applies(*, seller_country: str, buyer_country: str, buyer_vat_id: str) -> bool:
     """True for a B2B sale from an EU seller to a business in another EU member
     state: the buyer gives a VAT id that is well formed (country prefix, check
@@ -206,14 +196,12 @@ def reverse_charge_applies(*, seller_country: str, buyer_country: str, buyer_vat
     invoice (the VAT id is still printed): the shop cannot zero-rate a sale on
     an id it cannot trust. VIES (online) validation is out of scope.
     """
-    from stdnum.eu import vat as eu_vat
-
     seller_country = (seller_country or "").upper()
     buyer_country = (buyer_country or "").upper()
-    if seller_country not in EU_COUNTRIES or buyer_country not in EU_COUNTRIES:
+    if seller_country not in EU_MEMBER_STATES or buyer_country not in EU_MEMBER_STATES:
         return False
     if buyer_country == seller_country or not buyer_vat_id:
         return False
     if vat_id_country(buyer_vat_id) != buyer_country:
         return False
-    return bool(eu_vat.is_valid(buyer_vat_id))
+    return vat_id_is_valid(buyer_vat_id)

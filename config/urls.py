@@ -9,10 +9,11 @@ urlpatterns = [
     # dj-stripe's webhook view: /stripe/webhook/<uuid>/ verifies the signature,
     # stores the event, mirrors the objects and fires our receivers.
     path("stripe/", include("djstripe.urls", namespace="djstripe")),
-    path("orders/", include("orders.urls")),
+    path("orders/", include("shop.order_urls")),
     path("documents/", include("billing.urls")),
     path("accounting/", include("accounting.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("", include("subscriptions.urls")),
     path("", include("shop.urls")),
 ]
 

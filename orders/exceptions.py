@@ -1,8 +1,10 @@
 """Domain errors of the order package. Their messages are shown to customers
 or staff as they are, so they are written for people."""
 
+from core.exceptions import ApplicationError
 
-class OrderError(Exception):
+
+class OrderError(ApplicationError):
     """Something the customer or staff asked cannot be done; the message says why."""
 
 

@@ -6,6 +6,9 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
+
+from core.types import address_lines
 
 
 class Order(models.Model):
@@ -57,6 +60,9 @@ class Order(models.Model):
     # it (e.g. after a declined card) while the reservation lasts.
     checkout_url = models.URLField(max_length=2048, blank=True)
     amount_paid = models.PositiveIntegerField(default=0)
+    # How it was paid, as the documents name it ("Card Visa •••• 4242, Stripe
+    # pi_..."), given by payments when the payment is confirmed.
+    payment_reference = models.CharField(max_length=255, blank=True)
     # The last thing that went wrong with paying, as the customer should read it.
     payment_error = models.CharField(max_length=500, blank=True)
     # Set when Stripe reports a payment that does not match the order (amount or
@@ -86,8 +92,6 @@ class Order(models.Model):
 
     @property
     def can_retry_payment(self) -> bool:
-        from django.utils import timezone
-
         return (
             self.status == self.Status.AWAITING_PAYMENT
             and bool(self.checkout_url)
@@ -96,21 +100,14 @@ class Order(models.Model):
 
     @property
     def billing_address_lines(self) -> list[str]:
-        return [
-            line
-            for line in (
-                self.billing_company,
-                self.billing_line1,
-                f"{self.billing_postal_code} {self.billing_city}".strip(),
-                self.billing_country,
-            )
-            if line
-        ]
+        return address_lines(company=self.billing_company, line1=self.billing_line1,
+                             postal_code=self.billing_postal_code, city=self.billing_city,
+                             country=self.billing_country)
 
 
 class OrderLine(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
-    product = models.ForeignKey("shop.Product", null=True, on_delete=models.SET_NULL, related_name="+")
+    product = models.ForeignKey("catalog.Product", null=True, on_delete=models.SET_NULL, related_name="+")
     # Copied at placing time.
     sku = models.CharField(max_length=40)
     name = models.CharField(max_length=200)

@@ -6,10 +6,10 @@ from .models import Order, OrderLine
 
 
 def order_list_for_customer(*, user) -> QuerySet[Order]:
-    """The signed-in customer's orders, newest first, with their lines and payments."""
+    """The signed-in customer's orders, newest first, with their lines."""
     return (
         Order.objects.filter(customer=user)
-        .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.order_by("pk")), "payments")
+        .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.order_by("pk")))
         .order_by("-created_at")
     )
 

@@ -13,9 +13,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from audit.services import audit_record
-from billing.money import format_money
-from shop.models import Product
+from catalog.models import Product
+from core.money import format_money
 
+from . import tasks
 from .exceptions import InvalidQuantity, OrderError, OrderStateError, OutOfStock, PaymentMismatch
 from .models import Order, OrderLine
 
@@ -163,9 +164,12 @@ def order_attach_checkout_session(*, order_id: int, session_id: str, url: str, e
 
 
 def order_mark_paid(
-    *, order_id: int, amount_paid: int, currency: str, payment_intent_id: str = ""
+    *, order_id: int, amount_paid: int, currency: str, payment_intent_id: str = "", payment_reference: str = ""
 ) -> Order:
     """Record a confirmed payment. Idempotent: a second call changes nothing.
+    `payment_reference` names the payment on the documents ("Card Visa ••••
+    4242, Stripe pi_..."). Once committed, the invoice and receipt are issued
+    by a task (orders.tasks.issue_order_documents).
 
     A payment that does not match the order (amount or currency) is not
     accepted: the order is flagged for staff and PaymentMismatch is raised.
@@ -199,17 +203,16 @@ def order_mark_paid(
             order.amount_paid = amount_paid
             order.payment_error = ""
             order.stripe_payment_intent_id = payment_intent_id or order.stripe_payment_intent_id
+            order.payment_reference = payment_reference or order.payment_reference
             order.save(
                 update_fields=["status", "paid_at", "closed_at", "amount_paid", "payment_error",
-                               "stripe_payment_intent_id"]
+                               "stripe_payment_intent_id", "payment_reference"]
             )
             audit_record(
                 action="order.paid", actor="stripe", order=order,
                 message=f"Paid: {format_money(amount_paid, currency)} ({order.stripe_payment_intent_id})",
             )
-            from billing.tasks import issue_order_documents
-
-            issue_order_documents.delay_on_commit(order.pk)
+            tasks.issue_order_documents.delay_on_commit(order.pk)
     if error is not None:
         raise error
     logger.info("order paid: %s", order.number)

@@ -5,8 +5,10 @@ class PaymentsConfig(AppConfig):
     name = "payments"
 
     def ready(self):
-        # Connect the dj-stripe webhook receivers (a dispatch table by event type)
-        # and point the SDK at the configured Stripe (real or the emulator).
-        from . import gateway, webhooks  # noqa: F401
+        # Point the SDK (and so dj-stripe) at the configured Stripe (real or
+        # the emulator), and connect this app's webhook receivers. Imported
+        # here: they import models, not loaded yet when apps.py is read.
+        from . import gateway, webhooks
 
         gateway.configure()
+        webhooks.connect("payments", webhooks.RECEIVERS_OF_PAYMENTS, mirrored=webhooks.MIRRORED_BY_PAYMENTS)

@@ -3,7 +3,6 @@ shown to staff with their evidence deadline, answered with evidence from admin.
 
     dispute_sync               what Stripe reports: record / update, flag the order, won or lost
     dispute_submit_evidence    texts + the invoice PDF (a Stripe File) sent with submit=true
-    disputes_needing_response  for the admin index warning, nearest deadline first
 """
 
 import logging
@@ -11,15 +10,19 @@ from datetime import datetime
 from datetime import timezone as dt_timezone
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, QuerySet
+from django.db.models import F
 from django.utils import timezone
 
 from audit.services import audit_record
-from billing.money import format_money
+from billing.models import Document
+from billing.services import document_pdf_bytes, document_render_pdf
+from core.exceptions import ApplicationError
+from core.money import format_money
 from orders import services as order_services
 
 from . import gateway
 from .exceptions import GatewayError, GatewayUnavailable
+from .gateway import Dispute as StripeDispute
 from .models import Dispute
 from .refunds import order_for_payment
 
@@ -34,7 +37,7 @@ EVIDENCE_TEXT_FIELDS = (
 )
 
 
-class DisputeError(Exception):
+class DisputeError(ApplicationError):
     """Evidence could not be submitted; the message says why, for staff."""
 
 
@@ -52,19 +55,18 @@ def _flag(dispute: Dispute) -> str:
     return f"{FLAG_PREFIX} opened: {amount} disputed ({dispute.reason or 'no reason given'}){due}."
 
 
-def dispute_sync(*, stripe_dispute: dict) -> Dispute | None:
+def dispute_sync(*, stripe_dispute: StripeDispute) -> Dispute | None:
     """Record or update a dispute as Stripe reports it. Idempotent; a stale
     event (an update arriving after the close) never reopens a closed dispute."""
-    stripe_id = stripe_dispute["id"]
-    status = stripe_dispute.get("status") or Dispute.Status.NEEDS_RESPONSE
-    order, payment = order_for_payment(payment_intent=stripe_dispute.get("payment_intent"),
-                                       charge=stripe_dispute.get("charge"))
-    details = stripe_dispute.get("evidence_details") or {}
+    stripe_id = stripe_dispute.id
+    status = stripe_dispute.status or Dispute.Status.NEEDS_RESPONSE
+    order, payment = order_for_payment(payment_intent=stripe_dispute.payment_intent_id,
+                                       charge=stripe_dispute.charge_id)
     values = {
-        "amount": stripe_dispute.get("amount") or 0,
-        "currency": stripe_dispute.get("currency") or "",
-        "reason": stripe_dispute.get("reason") or "",
-        "evidence_due_by": _when(details.get("due_by")),
+        "amount": stripe_dispute.amount,
+        "currency": stripe_dispute.currency,
+        "reason": stripe_dispute.reason,
+        "evidence_due_by": _when(stripe_dispute.evidence_due_by),
     }
     with transaction.atomic():
         dispute = Dispute.objects.select_for_update().filter(stripe_dispute_id=stripe_id).first()
@@ -73,8 +75,8 @@ def dispute_sync(*, stripe_dispute: dict) -> Dispute | None:
                 with transaction.atomic():
                     dispute = Dispute.objects.create(
                         stripe_dispute_id=stripe_id, order=order, payment=payment, status=status,
-                        stripe_charge_id=stripe_dispute.get("charge") or "",
-                        stripe_payment_intent_id=stripe_dispute.get("payment_intent") or "", **values,
+                        stripe_charge_id=stripe_dispute.charge_id,
+                        stripe_payment_intent_id=stripe_dispute.payment_intent_id, **values,
                     )
             except IntegrityError:  # the same dispute reported twice at once
                 dispute = Dispute.objects.select_for_update().get(stripe_dispute_id=stripe_id)
@@ -152,9 +154,6 @@ def dispute_submit_evidence(*, dispute_id: int, evidence: dict[str, str], attach
     The idempotency keys count submissions (`dispute-<pk>-evidence-<n>`), so a
     double click sends once; Stripe unreachable: nothing is recorded and
     staff can submit again with the same keys."""
-    from billing.models import Document
-    from billing.services import document_pdf_bytes, document_render_pdf
-
     dispute = Dispute.objects.select_related("order").get(pk=dispute_id)
     if not dispute.needs_response:
         raise DisputeError(
@@ -178,7 +177,7 @@ def dispute_submit_evidence(*, dispute_id: int, evidence: dict[str, str], attach
                 content=document_pdf_bytes(document=invoice), filename=invoice.pdf_filename,
                 purpose="dispute_evidence", idempotency_key=f"dispute-{dispute.pk}-evidence-{attempt}-invoice",
             )
-            sent["uncategorized_file"] = uploaded["id"]
+            sent["uncategorized_file"] = uploaded.id
             invoice_number = invoice.number
         result = gateway.dispute_update(
             dispute_id=dispute.stripe_dispute_id, evidence=sent, submit=True,
@@ -199,7 +198,7 @@ def dispute_submit_evidence(*, dispute_id: int, evidence: dict[str, str], attach
         dispute.evidence_submitted_by = staff
         dispute.evidence_submissions = F("evidence_submissions") + 1
         if not dispute.outcome:
-            dispute.status = result.get("status") or dispute.status
+            dispute.status = result.status or dispute.status
         dispute.save()
         dispute.refresh_from_db()
         audit_record(
@@ -210,11 +209,3 @@ def dispute_submit_evidence(*, dispute_id: int, evidence: dict[str, str], attach
             data={"evidence": sent},
         )
     return dispute
-
-
-def disputes_needing_response() -> QuerySet[Dispute]:
-    return (
-        Dispute.objects.filter(status__in=Dispute.NEEDS_RESPONSE)
-        .select_related("order")
-        .order_by(F("evidence_due_by").asc(nulls_last=True), "created_at")
-    )

@@ -1,8 +1,10 @@
 """What can go wrong talking to Stripe, in the shop's own terms. Views and
 services catch these; nothing outside `payments` sees a `stripe` exception."""
 
+from core.exceptions import ApplicationError
 
-class GatewayError(Exception):
+
+class GatewayError(ApplicationError):
     """A Stripe call failed. `str(error)` is fit to show to a customer or staff member."""
 
     def __init__(self, message: str, *, detail: str = "", code: str = ""):

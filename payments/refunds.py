@@ -15,21 +15,28 @@ fails no longer counts, so its amount becomes refundable again.
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
-from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
 from audit.services import audit_record
-from billing.money import currency_exponent, format_money
+from billing.credit_notes import credit_note_lines_for_amount, credit_note_lines_for_order_lines
+from billing.services import credit_note_issue
+from billing.tasks import render_document_pdf
+from core.exceptions import ApplicationError
+from core.money import format_money, to_minor_units
 from orders import services as order_services
+from orders.documents import order_documents_issue
 from orders.exceptions import OrderError
 from orders.models import Order
 
-from . import gateway
+from . import gateway, tasks
 from .exceptions import GatewayError, GatewayUnavailable
+from .gateway import Charge
+from .gateway import Refund as StripeRefund
 from .models import Dispute, Payment, Refund
+from .selectors import refund_state_marker, refund_totals, refunded_quantities, succeeded_payment
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +57,7 @@ RESEND_AFTER = timedelta(seconds=30)
 RECHECK_AFTER = timedelta(minutes=10)
 
 
-class RefundRefused(Exception):
+class RefundRefused(ApplicationError):
     """The refund cannot be made; the message says why, for staff. Nothing was sent to Stripe."""
 
 
@@ -82,62 +89,12 @@ class RefundPlan:
         return self.refundable - self.amount
 
 
-# ---------------------------------------------------------------------------
-# Reads
-# ---------------------------------------------------------------------------
-def refund_totals(order: Order) -> dict[str, int]:
-    """Minor units: paid, succeeded, pending, refundable."""
-    sums = {
-        row["status"]: row["total"]
-        for row in Refund.objects.filter(order=order).values("status").annotate(total=Sum("amount"))
-    }
-    succeeded = sums.get(Refund.Status.SUCCEEDED, 0) or 0
-    pending = sums.get(Refund.Status.PENDING, 0) or 0
-    return {
-        "paid": order.amount_paid,
-        "succeeded": succeeded,
-        "pending": pending,
-        "refundable": max(order.amount_paid - succeeded - pending, 0),
-    }
-
-
-def refundable_amount(order: Order) -> int:
-    return refund_totals(order)["refundable"]
-
-
-def refunded_quantities(order: Order) -> dict[int, int]:
-    """Per order line id, the quantity already in succeeded or pending refunds."""
-    taken: dict[int, int] = {}
-    for lines in Refund.objects.filter(order=order, status__in=Refund.OPEN).values_list("lines", flat=True):
-        for line in lines or []:
-            taken[int(line["line_id"])] = taken.get(int(line["line_id"]), 0) + int(line["quantity"])
-    return taken
-
-
-def refund_state_marker(order: Order) -> str:
-    """Changes whenever a refund is recorded on the order: a confirmation
-    page carries it, so a second tab (or a colleague) cannot refund the same
-    money on a stale view."""
-    last = Refund.objects.filter(order=order).order_by("-pk").values_list("pk", flat=True).first()
-    return f"{Refund.objects.filter(order=order).count()}:{last or 0}"
-
-
-def succeeded_payment(order: Order) -> Payment | None:
-    return (
-        Payment.objects.filter(order=order, status=Payment.Status.SUCCEEDED).order_by("-created_at", "-pk").first()
-    )
-
-
 def parse_amount(text, currency: str) -> int:
     """"12.50" (major units, as staff type it) -> 1250 minor units."""
     try:
-        value = Decimal(str(text).strip().replace(",", "."))
-    except (InvalidOperation, ValueError):
-        raise RefundRefused("Enter the amount as a number, e.g. 12.50.") from None
-    minor = value.scaleb(currency_exponent(currency))
-    if minor != minor.to_integral_value():
-        raise RefundRefused("The amount has more decimals than the currency allows.")
-    return int(minor)
+        return to_minor_units(text, currency)
+    except ValueError as error:
+        raise RefundRefused(str(error)) from None
 
 
 # ---------------------------------------------------------------------------
@@ -269,11 +226,11 @@ def _metadata(refund: Refund) -> dict[str, str]:
     return {"refund_id": str(refund.pk), "order_id": str(refund.order_id), "order_number": refund.order.number}
 
 
-def _already_at_stripe(refund: Refund, intent: str) -> dict | None:
+def _already_at_stripe(refund: Refund, intent: str) -> StripeRefund | None:
     """A refund sent before whose answer was lost (and whose idempotency key
     Stripe may have forgotten after 24 h): found by our metadata."""
     for candidate in gateway.refund_list(payment_intent_id=intent):
-        if (candidate.get("metadata") or {}).get("refund_id") == str(refund.pk):
+        if candidate.metadata.get("refund_id") == str(refund.pk):
             return candidate
     return None
 
@@ -327,12 +284,12 @@ def order_for_payment(*, payment_intent: str | None, charge: str | None) -> tupl
     return order, None
 
 
-def _refund_for(stripe_refund: dict) -> Refund | None:
-    stripe_id = stripe_refund["id"]
+def _refund_for(stripe_refund: StripeRefund) -> Refund | None:
+    stripe_id = stripe_refund.id
     refund = Refund.objects.filter(stripe_refund_id=stripe_id).first()
     if refund is not None:
         return refund
-    ours = str((stripe_refund.get("metadata") or {}).get("refund_id") or "")
+    ours = str(stripe_refund.metadata.get("refund_id") or "")
     if ours.isdigit() and Refund.objects.filter(pk=int(ours)).exists():
         with transaction.atomic():
             refund = Refund.objects.select_for_update().get(pk=int(ours))
@@ -342,8 +299,8 @@ def _refund_for(stripe_refund: dict) -> Refund | None:
                 refund.save(update_fields=["stripe_refund_id", "send_error"])
         return refund
     # Made outside the shop (Stripe's dashboard): record it on its order.
-    order, payment = order_for_payment(payment_intent=stripe_refund.get("payment_intent"),
-                                       charge=stripe_refund.get("charge"))
+    order, payment = order_for_payment(payment_intent=stripe_refund.payment_intent_id,
+                                       charge=stripe_refund.charge_id)
     if order is None:
         logger.info("refund %s is for no order of ours; ignored", stripe_id)
         return None
@@ -352,8 +309,8 @@ def _refund_for(stripe_refund: dict) -> Refund | None:
             order = Order.objects.select_for_update().get(pk=order.pk)
             refund = Refund.objects.create(
                 order=order, payment=payment, status=Refund.Status.PENDING, source=Refund.Source.STRIPE,
-                amount=stripe_refund["amount"], currency=stripe_refund["currency"],
-                reason=stripe_refund.get("reason") or "", note="Made in Stripe's dashboard",
+                amount=stripe_refund.amount, currency=stripe_refund.currency,
+                reason=stripe_refund.reason, note="Made in Stripe's dashboard",
                 stripe_refund_id=stripe_id,
             )
             audit_record(
@@ -367,25 +324,24 @@ def _refund_for(stripe_refund: dict) -> Refund | None:
     return refund
 
 
-def refund_sync(*, stripe_refund: dict) -> Refund | None:
+def refund_sync(*, stripe_refund: StripeRefund) -> Refund | None:
     """Bring our refund in line with Stripe's (webhook or a retrieve)."""
     refund = _refund_for(stripe_refund)
     if refund is None:
         return None
-    status = stripe_refund.get("status")
+    status = stripe_refund.status
     if status == "succeeded":
         return refund_mark_succeeded(refund_id=refund.pk)
     if status in ("failed", "canceled"):
-        code = stripe_refund.get("failure_reason") or status
+        code = stripe_refund.failure_reason or status
         text = FAILURE_MESSAGES.get(code, FAILURE_MESSAGES["unknown"])
         return refund_mark_failed(refund_id=refund.pk, reason_code=code, message=f"{text} (Stripe: {code}).")
     return refund
 
 
-def charge_refunded_sync(*, charge: dict) -> list[Refund]:
+def charge_refunded_sync(*, charge: Charge) -> list[Refund]:
     """`charge.refunded`: every refund of the charge, as Stripe has them now."""
-    listed = (charge.get("refunds") or {}).get("data") if isinstance(charge.get("refunds"), dict) else None
-    stripe_refunds = listed if listed else gateway.refund_list(charge_id=charge["id"])
+    stripe_refunds = charge.refunds or gateway.refund_list(charge_id=charge.id)
     return [r for r in (refund_sync(stripe_refund=s) for s in stripe_refunds) if r is not None]
 
 
@@ -430,9 +386,7 @@ def refund_mark_succeeded(*, refund_id: int, actor="stripe") -> Refund:
                                                 reason=f"Refund #{refund.pk}")
         except OrderError as error:  # e.g. money refunded on an order that was never marked paid
             logger.warning("refund #%s: order status unchanged: %s", refund.pk, error)
-        from .tasks import issue_refund_credit_note
-
-        issue_refund_credit_note.delay_on_commit(refund.pk)
+        tasks.issue_refund_credit_note.delay_on_commit(refund.pk)
     logger.info("refund #%s succeeded", refund.pk)
     return refund
 
@@ -472,17 +426,13 @@ def refund_mark_failed(*, refund_id: int, reason_code: str, message: str, actor=
 def refund_issue_credit_note(*, refund_id: int):
     """Issue the credit note of a succeeded refund, once: the refund row is
     locked and `credit_note` checked and set in the issuing transaction."""
-    from billing.credit_notes import credit_note_lines_for_order_lines, credit_note_lines_for_refund
-    from billing.services import credit_note_issue, documents_issue_for_order
-    from billing.tasks import render_document_pdf
-
     refund = Refund.objects.select_related("credit_note").get(pk=refund_id)
     if refund.credit_note_id is not None:
         return refund.credit_note
     if refund.status != Refund.Status.SUCCEEDED:
         return None
     # The invoice is normally issued when the order is paid; idempotent.
-    invoice, _receipt = documents_issue_for_order(order_id=refund.order_id)
+    invoice, _receipt = order_documents_issue(order_id=refund.order_id)
     with transaction.atomic():
         refund = Refund.objects.select_for_update().get(pk=refund_id)
         if refund.credit_note_id is not None:
@@ -490,7 +440,7 @@ def refund_issue_credit_note(*, refund_id: int):
         if refund.lines:
             lines = credit_note_lines_for_order_lines(refund.lines)
         else:
-            lines = credit_note_lines_for_refund(invoice=invoice, amount=refund.amount)
+            lines = credit_note_lines_for_amount(invoice=invoice, amount=refund.amount)
         reason = " – ".join(x for x in (refund.get_reason_display() if refund.reason else "", refund.note) if x)
         note = credit_note_issue(
             invoice_id=invoice.pk, lines=lines, reason=reason,

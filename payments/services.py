@@ -15,12 +15,14 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from core.cards import card_label
 from orders import services as order_services
 from orders.exceptions import OrderError, PaymentMismatch
 from orders.models import Order
 
 from . import gateway
 from .exceptions import GatewayError, GatewayRequestRefused
+from .gateway import CheckoutSession, PaymentIntent
 from .models import Payment
 
 logger = logging.getLogger(__name__)
@@ -65,54 +67,56 @@ def checkout_start(*, order: Order) -> str:
         raise
     order_services.order_attach_checkout_session(
         order_id=order.pk,
-        session_id=session["id"],
-        url=session["url"],
-        expires_at=datetime.fromtimestamp(session["expires_at"], tz=dt_timezone.utc),
+        session_id=session.id,
+        url=session.url,
+        expires_at=datetime.fromtimestamp(session.expires_at, tz=dt_timezone.utc),
     )
-    return session["url"]
+    return session.url
 
 
-def _order_for_session(session: dict) -> Order | None:
-    order_id = (session.get("metadata") or {}).get("order_id") or session.get("client_reference_id")
+def _order_for_session(session: CheckoutSession) -> Order | None:
+    order_id = session.metadata.get("order_id") or session.client_reference_id
     order = None
     if order_id and str(order_id).isdigit():
         order = Order.objects.filter(pk=int(order_id)).first()
     if order is None:
-        order = Order.objects.filter(stripe_checkout_session_id=session["id"]).first()
+        order = Order.objects.filter(stripe_checkout_session_id=session.id).first()
     return order
 
 
-def _card_of(intent: dict) -> tuple[str, str, str]:
-    charge = intent.get("latest_charge")
-    if not isinstance(charge, dict):
-        return (charge or "", "", "")
-    card = ((charge.get("payment_method_details") or {}).get("card")) or {}
-    return charge.get("id", ""), card.get("brand", "") or "", card.get("last4", "") or ""
-
-
-def payment_record_success(*, order: Order, intent: dict) -> Payment:
+def payment_record_success(*, order: Order, intent: PaymentIntent) -> Payment:
     """Our record of a succeeded payment intent; one per intent, however often called."""
-    charge_id, brand, last4 = _card_of(intent)
-    existing = Payment.objects.filter(stripe_payment_intent_id=intent["id"], status=Payment.Status.SUCCEEDED).first()
+    existing = Payment.objects.filter(stripe_payment_intent_id=intent.id, status=Payment.Status.SUCCEEDED).first()
     if existing:
         return existing
+    charge = intent.latest_charge
     try:
         with transaction.atomic():
             return Payment.objects.create(
                 order=order,
                 status=Payment.Status.SUCCEEDED,
-                amount=intent.get("amount_received") or intent["amount"],
-                currency=intent["currency"],
-                stripe_payment_intent_id=intent["id"],
-                stripe_charge_id=charge_id,
-                card_brand=brand,
-                card_last4=last4,
+                amount=intent.amount_settled,
+                currency=intent.currency,
+                stripe_payment_intent_id=intent.id,
+                stripe_charge_id=charge.id if charge else intent.latest_charge_id,
+                card_brand=charge.card_brand if charge else "",
+                card_last4=charge.card_last4 if charge else "",
             )
     except IntegrityError:  # a concurrent delivery recorded it first
-        return Payment.objects.get(stripe_payment_intent_id=intent["id"], status=Payment.Status.SUCCEEDED)
+        return Payment.objects.get(stripe_payment_intent_id=intent.id, status=Payment.Status.SUCCEEDED)
 
 
-def checkout_session_settle(*, session: dict) -> Order | None:
+def payment_reference(payment: Payment) -> str:
+    """"Card Visa •••• 4242, Stripe pi_...": how the payment is named on documents."""
+    parts = []
+    if payment.card_brand or payment.card_last4:
+        parts.append(card_label(payment.card_brand, payment.card_last4))
+    if payment.stripe_payment_intent_id:
+        parts.append(f"Stripe {payment.stripe_payment_intent_id}")
+    return ", ".join(parts)
+
+
+def checkout_session_settle(*, session: CheckoutSession) -> Order | None:
     """Bring our order in line with a Checkout Session as Stripe reports it.
 
     Used by the webhook receivers and by reconciliation. Paid: the payment is
@@ -121,35 +125,36 @@ def checkout_session_settle(*, session: dict) -> Order | None:
     """
     order = _order_for_session(session)
     if order is None:
-        logger.warning("checkout session %s names no order of ours; ignored", session.get("id"))
+        logger.warning("checkout session %s names no order of ours; ignored", session.id)
         return None
-    status, payment_status = session.get("status"), session.get("payment_status")
-    if status == "complete" and payment_status in ("paid", "no_payment_required"):
-        intent = session.get("payment_intent")
-        if isinstance(intent, str) or (isinstance(intent, dict) and not isinstance(intent.get("latest_charge"), dict)):
-            intent = gateway.payment_intent_retrieve(intent if isinstance(intent, str) else intent["id"])
-        payment_record_success(order=order, intent=intent)
+    if session.is_paid:
+        intent = session.payment_intent
+        if intent is None or intent.latest_charge is None:
+            # The card used is on the intent's charge, which the event does not carry.
+            intent = gateway.payment_intent_retrieve(session.payment_intent_id)
+        payment = payment_record_success(order=order, intent=intent)
         try:
             return order_services.order_mark_paid(
                 order_id=order.pk,
-                amount_paid=session["amount_total"],
-                currency=session["currency"],
-                payment_intent_id=intent["id"],
+                amount_paid=session.amount_total,
+                currency=session.currency,
+                payment_intent_id=intent.id,
+                payment_reference=payment_reference(payment),
             )
         except PaymentMismatch:
             return Order.objects.get(pk=order.pk)  # flagged for staff by order_mark_paid
-    if status == "expired":
+    if session.status == "expired":
         try:
             return order_services.order_expire(order_id=order.pk)
         except OrderError as error:
-            logger.info("session %s expired but order not awaiting payment: %s", session["id"], error)
+            logger.info("session %s expired but order not awaiting payment: %s", session.id, error)
     return Order.objects.get(pk=order.pk)
 
 
-def checkout_session_async_failed(*, session: dict) -> Order | None:
+def checkout_session_async_failed(*, session: CheckoutSession) -> Order | None:
     order = _order_for_session(session)
     if order is None:
-        logger.warning("checkout session %s names no order of ours; ignored", session.get("id"))
+        logger.warning("checkout session %s names no order of ours; ignored", session.id)
         return None
     try:
         return order_services.order_mark_payment_failed(
@@ -160,28 +165,23 @@ def checkout_session_async_failed(*, session: dict) -> Order | None:
         return order
 
 
-def payment_intent_failed(*, intent: dict) -> Order | None:
+def payment_intent_failed(*, intent: PaymentIntent) -> Order | None:
     """A payment attempt failed (card declined). The Checkout page lets the
     customer try another card, so the order stays open and shows the reason."""
-    metadata = intent.get("metadata") or {}
-    order_id = metadata.get("order_id")
+    order_id = intent.metadata.get("order_id")
     order = Order.objects.filter(pk=int(order_id)).first() if str(order_id or "").isdigit() else None
     if order is None:
-        logger.info("payment intent %s failed, not one of our orders; ignored", intent.get("id"))
+        logger.info("payment intent %s failed, not one of our orders; ignored", intent.id)
         return None
-    error = intent.get("last_payment_error") or {}
-    message = error.get("message") or "Your payment was declined."
+    error = intent.last_payment_error
+    message = (error.message if error else "") or "Your payment was declined."
     # One row per failed attempt (its charge): a repeated webhook adds nothing.
     Payment.objects.get_or_create(
-        stripe_payment_intent_id=intent["id"],
-        stripe_charge_id=error.get("charge") or "",
+        stripe_payment_intent_id=intent.id,
+        stripe_charge_id=error.charge_id if error else "",
         status=Payment.Status.FAILED,
         failure_message=message[:500],
-        defaults={
-            "order": order,
-            "amount": intent.get("amount") or 0,
-            "currency": intent.get("currency") or order.currency,
-        },
+        defaults={"order": order, "amount": intent.amount, "currency": intent.currency or order.currency},
     )
     return order_services.order_record_payment_error(order_id=order.pk, message=message)
 
@@ -200,11 +200,9 @@ def order_reconcile(*, order_id: int) -> Order:
             return order_services.order_expire(order_id=order.pk)
         return order
     session = gateway.checkout_session_retrieve(order.stripe_checkout_session_id)
-    if session["status"] == "open" and order.expires_at <= timezone.now():
+    if session.status == "open" and order.expires_at <= timezone.now():
         try:
-            session = gateway.checkout_session_expire(
-                session["id"], idempotency_key=f"order-{order.reference}-expire"
-            )
+            session = gateway.checkout_session_expire(session.id, idempotency_key=f"order-{order.reference}-expire")
         except GatewayRequestRefused:
             # It completed or expired in the meantime: read it again.
             session = gateway.checkout_session_retrieve(order.stripe_checkout_session_id)
@@ -232,7 +230,7 @@ def checkout_cancel(*, order: Order) -> Order:
             )
         except GatewayRequestRefused:
             session = gateway.checkout_session_retrieve(order.stripe_checkout_session_id)
-        if session["status"] == "complete":
+        if session.status == "complete":
             return checkout_session_settle(session=session) or order
     try:
         return order_services.order_cancel(order_id=order.pk, reason="Payment cancelled by the customer.")

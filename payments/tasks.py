@@ -1,8 +1,13 @@
+"""Celery tasks of the payments package: thin, ids only, idempotent."""
+
 import logging
 
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
+from billing.exceptions import BillingError
+
+from . import refunds, services
 from .exceptions import GatewayUnavailable
 
 logger = logging.getLogger(__name__)
@@ -12,16 +17,12 @@ logger = logging.getLogger(__name__)
     autoretry_for=(GatewayUnavailable,), retry_backoff=30, retry_backoff_max=300, max_retries=5,
 )
 def reconcile_order(order_id: int) -> None:
-    from . import services
-
     services.order_reconcile(order_id=order_id)
 
 
 @shared_task
 def reconcile_pending_orders() -> int:
     """Periodic: one reconcile task per order still awaiting payment after a while."""
-    from . import services
-
     order_ids = list(services.orders_to_reconcile())
     for order_id in order_ids:
         reconcile_order.delay(order_id)
@@ -37,10 +38,6 @@ def reconcile_pending_orders() -> int:
 )
 def issue_refund_credit_note(refund_id: int) -> None:
     """A succeeded refund's credit note (then its PDF and e-mail); once."""
-    from billing.exceptions import BillingError
-
-    from . import refunds
-
     try:
         refunds.refund_issue_credit_note(refund_id=refund_id)
     except BillingError as error:  # not transient: staff see it in the log and the audit trail
@@ -51,16 +48,12 @@ def issue_refund_credit_note(refund_id: int) -> None:
 def recheck_refund(refund_id: int) -> None:
     """Send again a refund Stripe could not be reached for (same idempotency
     key), or ask Stripe about one whose confirmation never came."""
-    from . import refunds
-
     refunds.refund_recheck(refund_id=refund_id)
 
 
 @shared_task
 def refunds_retry() -> int:
     """Periodic: refunds still pending (unsent, or unconfirmed for a while)."""
-    from . import refunds
-
     due = refunds.refunds_to_retry()
     refund_ids = due["unsent"] + due["unconfirmed"]
     for refund_id in refund_ids:

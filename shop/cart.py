@@ -14,10 +14,9 @@ from functools import cached_property
 from django.conf import settings
 
 from billing.tax import vat_from_gross
+from catalog.models import Product
 from orders.exceptions import InvalidQuantity, OrderError, OutOfStock
 from orders.services import MAX_QUANTITY_PER_LINE, CartItem, validate_quantity
-
-from .models import Product
 
 SESSION_KEY = "cart"
 

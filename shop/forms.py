@@ -2,30 +2,34 @@
 
 import re
 
+from babel import Locale
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import BaseUserCreationForm
+from django.utils.translation import get_language, to_locale
 
-# ISO 3166-1 alpha-2: the EU member states first, then the other countries we ship to.
-EU_COUNTRIES = [
-    ("AT", "Austria"), ("BE", "Belgium"), ("BG", "Bulgaria"), ("HR", "Croatia"), ("CY", "Cyprus"),
-    ("CZ", "Czechia"), ("DK", "Denmark"), ("EE", "Estonia"), ("FI", "Finland"), ("FR", "France"),
-    ("DE", "Germany"), ("GR", "Greece"), ("HU", "Hungary"), ("IE", "Ireland"), ("IT", "Italy"),
-    ("LV", "Latvia"), ("LT", "Lithuania"), ("LU", "Luxembourg"), ("MT", "Malta"), ("NL", "Netherlands"),
-    ("PL", "Poland"), ("PT", "Portugal"), ("RO", "Romania"), ("SK", "Slovakia"), ("SI", "Slovenia"),
-    ("ES", "Spain"), ("SE", "Sweden"),
-]
-OTHER_COUNTRIES = [
-    ("CA", "Canada"), ("IS", "Iceland"), ("LI", "Liechtenstein"), ("MC", "Monaco"), ("NO", "Norway"),
-    ("CH", "Switzerland"), ("GB", "United Kingdom"), ("US", "United States"),
-]
-COUNTRY_CHOICES = [("European Union", EU_COUNTRIES), ("Other countries", OTHER_COUNTRIES)]
-COUNTRY_CODES = {code for code, _ in EU_COUNTRIES + OTHER_COUNTRIES}
+from core.countries import EU_MEMBER_STATES, vat_id_compact, vat_id_country, vat_id_error
+from orders.services import BillingDetails
+
+# The EU member states first (python-stdnum's list), then the other countries
+# we ship to; names in the shop's language from Babel (CLDR).
+OTHER_COUNTRIES = ("CA", "IS", "LI", "MC", "NO", "CH", "GB", "US")
 DEFAULT_COUNTRY = "FR"
-
-# A basic shape check only (2 letters, then 2 to 13 letters or digits); the
-# number itself is not verified against VIES.
+# A VAT id's shape: 2 letters, then 2 to 13 letters or digits. An EU member
+# state's id must also have the right format and check digits (python-stdnum);
+# whether it is registered (VIES) is not checked here.
 VAT_ID_RE = re.compile(r"^[A-Z]{2}[A-Z0-9]{2,13}$")
+VAT_ID_SHAPE_ERROR = "Enter a VAT id as a 2-letter country code followed by 2 to 13 letters or digits."
+
+
+def country_choices() -> list:
+    names = Locale.parse(to_locale(get_language() or settings.LANGUAGE_CODE)).territories
+
+    def named(codes):
+        return sorted(((code, names.get(code, code)) for code in codes), key=lambda choice: choice[1])
+
+    return [("European Union", named(EU_MEMBER_STATES)), ("Other countries", named(OTHER_COUNTRIES))]
 
 
 class CheckoutForm(forms.Form):
@@ -47,7 +51,7 @@ class CheckoutForm(forms.Form):
         label="City", max_length=100, widget=forms.TextInput(attrs={"autocomplete": "address-level2"})
     )
     billing_country = forms.ChoiceField(
-        label="Country", choices=COUNTRY_CHOICES, initial=DEFAULT_COUNTRY,
+        label="Country", choices=country_choices, initial=DEFAULT_COUNTRY,
         widget=forms.Select(attrs={"autocomplete": "country"}),
     )
     vat_id = forms.CharField(
@@ -76,16 +80,17 @@ class CheckoutForm(forms.Form):
         return value.upper()
 
     def clean_vat_id(self):
-        value = re.sub(r"[\s.\-]", "", self.cleaned_data["vat_id"]).upper()
+        value = vat_id_compact(self.cleaned_data["vat_id"])
         if value and not VAT_ID_RE.fullmatch(value):
+            raise forms.ValidationError(VAT_ID_SHAPE_ERROR)
+        if value and vat_id_country(value) and vat_id_error(value):
             raise forms.ValidationError(
-                "Enter a VAT id as a 2-letter country code followed by 2 to 13 letters or digits."
+                f"This VAT id is not valid ({vat_id_error(value).rstrip('.').lower()}): check it, or leave the "
+                "field empty to buy as a consumer."
             )
         return value
 
-    def billing_details(self):
-        from orders.services import BillingDetails
-
+    def billing_details(self) -> BillingDetails:
         data = self.cleaned_data
         return BillingDetails(
             name=data["billing_name"].strip(),

@@ -6,25 +6,26 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from billing.selectors import document_list_for_customer
+from catalog.models import Category, Product
+from core.http import HttpResponseSeeOther
 from orders.exceptions import OrderError
+from orders.selectors import order_list_for_customer
+from orders.services import order_place
+from payments.exceptions import GatewayError
+from payments.services import checkout_start
 
 from .cart import Cart
 from .forms import CheckoutForm, SignupForm
-from .models import Category, Product
 
 logger = logging.getLogger(__name__)
 
 PRODUCTS_PER_PAGE = 12
-
-
-class HttpResponseSeeOther(HttpResponseRedirect):
-    status_code = 303
 
 
 def _safe_next(request, fallback: str) -> str:
@@ -152,8 +153,6 @@ def checkout(request):
 
     form = CheckoutForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
-        from orders.services import order_place
-
         try:
             order = order_place(
                 items=cart.as_cart_items(),
@@ -165,9 +164,6 @@ def checkout(request):
             # order_place runs in one transaction: nothing was written.
             messages.error(request, str(error))
             return redirect("shop:cart")
-
-        from payments.exceptions import GatewayError
-        from payments.services import checkout_start
 
         try:
             url = checkout_start(order=order)
@@ -188,27 +184,14 @@ def checkout(request):
 @login_required
 @require_GET
 def account(request):
-    from orders.selectors import order_list_for_customer
-
     return render(
         request,
         "shop/account.html",
         {
-            "orders": order_list_for_customer(user=request.user),
-            "documents": _documents_for(request.user),
+            "orders": order_list_for_customer(user=request.user).prefetch_related("payments"),
+            "documents": document_list_for_customer(user=request.user),
         },
     )
-
-
-def _documents_for(user):
-    """The customer's invoices and receipts, or None while billing has no selector yet."""
-    try:
-        from billing.selectors import document_list_for_customer
-    except ModuleNotFoundError as error:
-        if error.name and error.name.startswith("billing"):
-            return None
-        raise
-    return document_list_for_customer(user=user)
 
 
 @require_http_methods(["GET", "POST"])

@@ -16,12 +16,11 @@ from urllib.parse import urlsplit
 
 from . import checkout_page, control, webhooks
 from .resources import ROUTES as API_ROUTES
-from .resources import account
-from .resources import billing
+from .resources import account, billing
 from .resources.checkout import sweep_expired
 from .resources.files import parse_multipart
-from .scheduler import Scheduler
 from .responses import Response
+from .scheduler import Scheduler
 from .store import Store
 from .wire import StripeError, parse_form
 

@@ -7,8 +7,8 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from catalog.models import Category, Product, TaxRate
 from orders.models import Order, OrderLine
-from shop.models import Category, Product, TaxRate
 
 
 class UserFactory(factory.django.DjangoModelFactory):

@@ -1,5 +1,8 @@
 """Settings shared by every environment. Everything comes from the environment
-(django-environ); `.env.example` lists each variable with a safe default."""
+(django-environ); `.env.example` lists each variable with a safe default.
+
+Importing settings has no side effect: the folders the embedded defaults need
+(SQLite, the file broker) are created when Django starts (core.runtime)."""
 
 from pathlib import Path
 
@@ -7,11 +10,10 @@ import environ
 from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
-VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
-
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# Local state of the embedded defaults: SQLite, the file broker, media.
+VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
@@ -34,12 +36,17 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "djstripe",
     "sequences.apps.SequencesConfig",
+    # Ours, top layer first (the layers are checked by import-linter, see
+    # pyproject.toml): web pages, then the business apps, then what they share.
     "shop",
-    "orders",
+    "accounting",
+    "subscriptions",
     "payments",
+    "orders",
+    "catalog",
     "billing",
     "audit",
-    "accounting",
+    "core",
 ]
 
 MIDDLEWARE = [
@@ -101,7 +108,6 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
-STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise expects it even before collectstatic
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
@@ -154,8 +160,6 @@ if REDIS_URL:
 else:
     # No server needed: messages are files under var/, shared by the web
     # process, the worker and beat on one machine.
-    for _folder in (CELERY_FILESYSTEM_BROKER_DIR, VAR_DIR / "celery-control"):
-        _folder.mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_FILESYSTEM_BROKER_DIR),
@@ -204,7 +208,7 @@ CELERY_BEAT_SCHEDULE = {
     # yet (an invoice.paid webhook lost for good) are issued by asking Stripe.
     # Hourly: Stripe retries webhooks for days, so this is only the backstop.
     "reconcile-subscription-invoices": {
-        "task": "billing.tasks.reconcile_subscription_invoices",
+        "task": "subscriptions.tasks.reconcile_subscription_invoices",
         "schedule": crontab(minute=17),
     },
 }
@@ -218,7 +222,7 @@ ORDER_RESERVATION_MINUTES = env.int("ORDER_RESERVATION_MINUTES", default=30)
 # Orders awaiting payment longer than this are reconciled against Stripe.
 ORDER_RECONCILE_AFTER_MINUTES = env.int("ORDER_RECONCILE_AFTER_MINUTES", default=15)
 
-# Subscriptions (billing.subscriptions, billing.dunning)
+# Subscriptions (subscriptions.documents, subscriptions.dunning)
 # VAT rate included in plan prices (a plan's Stripe product may name its own
 # in metadata["vat_rate"]).
 SUBSCRIPTION_VAT_RATE = env.str("SUBSCRIPTION_VAT_RATE", default="20.00")
@@ -246,6 +250,14 @@ SHOP_SELLER = {
 # Accounting exports: the ZIP is built in a temporary file here (empty: the
 # system's temp dir) before it is copied to storage under exports/.
 ACCOUNTING_EXPORT_TEMP_DIR = env.str("ACCOUNTING_EXPORT_TEMP_DIR", default="")
+# Members of this group read every document and use the accounting pages.
+ACCOUNTANTS_GROUP = env.str("ACCOUNTANTS_GROUP", default="Accountants")
+# The render sweep (billing.tasks.render_missing_pdfs) takes documents issued
+# at least this long ago still without a PDF, this many per run.
+BILLING_RENDER_SWEEP_AFTER_SECONDS = env.int("BILLING_RENDER_SWEEP_AFTER_SECONDS", default=120)
+BILLING_RENDER_SWEEP_BATCH = env.int("BILLING_RENDER_SWEEP_BATCH", default=200)
+# The shop's name in page headers.
+SHOP_NAME = env.str("SHOP_NAME", default="Example Shop")
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

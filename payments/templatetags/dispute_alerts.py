@@ -3,11 +3,11 @@ admin index's warning, nearest evidence deadline first."""
 
 from django import template
 
+from payments import selectors
+
 register = template.Library()
 
 
 @register.simple_tag
 def disputes_needing_response(limit: int = 20):
-    from payments.disputes import disputes_needing_response as needing
-
-    return list(needing()[:limit])
+    return list(selectors.disputes_needing_response()[:limit])

@@ -1,5 +1,5 @@
 """Template helpers of the storefront: availability and paging links.
-Money and VAT rates are formatted by `{% load money %}` (billing.money)."""
+Money and VAT rates are formatted by `{% load money %}` (core.money)."""
 
 from django import template
 

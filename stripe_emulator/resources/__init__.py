@@ -1,9 +1,22 @@
 """Stripe API resources, one module per group. Each module lists its routes as
 (method, path pattern, handler); handlers take a Request and return a dict."""
 
-from . import (account, billing, catalog, charges, checkout, customers, disputes, events, payment_intents,
-               payment_methods, refunds, setup_intents, test_clocks)
-from . import files
+from . import (
+               account,
+               billing,
+               catalog,
+               charges,
+               checkout,
+               customers,
+               disputes,
+               events,
+               files,
+               payment_intents,
+               payment_methods,
+               refunds,
+               setup_intents,
+               test_clocks,
+)
 
 ROUTES = [
     route

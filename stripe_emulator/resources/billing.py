@@ -14,16 +14,28 @@ k = [anchor + k intervals, anchor + k+1 intervals)), the item ids, which
 notices were sent, the invoice being retried and when."""
 
 import calendar
+import heapq
+import itertools
 from contextlib import nullcontext
 from datetime import datetime, timezone
 from decimal import Decimal
-import heapq
-import itertools
 
 from .. import fixtures
 from ..money import format_amount
-from ..wire import StripeError, as_bool, as_dict, as_int, as_list, as_str, invalid, list_object, metadata, missing, \
-    not_found, paginate
+from ..wire import (
+    StripeError,
+    as_bool,
+    as_dict,
+    as_int,
+    as_list,
+    as_str,
+    invalid,
+    list_object,
+    metadata,
+    missing,
+    not_found,
+    paginate,
+)
 from .common import INCLUDES, Background, deleted, eq_filter, previous_attributes, render, render_list, snapshot
 from .payment_intents import confirm_with, new_payment_intent
 from .payment_methods import attach_to, resolve

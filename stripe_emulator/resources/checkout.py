@@ -5,9 +5,9 @@ import time
 
 from .. import cards, fixtures
 from ..wire import StripeError, as_dict, as_int, as_list, as_str, invalid, list_object, metadata, missing, paginate
+from . import billing
 from .catalog import new_price
 from .common import INCLUDES, Background, eq_filter, previous_attributes, render, render_list, snapshot
-from . import billing
 from .customers import new_customer
 from .payment_intents import cancel_intent, confirm_with, finish_authentication, new_payment_intent
 from .payment_methods import attach_to, new_payment_method

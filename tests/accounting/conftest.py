@@ -8,8 +8,9 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth.models import Group
 
-from billing.services import Buyer, credit_note_issue, invoice_issue, receipt_issue
+from billing.services import credit_note_issue, invoice_issue, receipt_issue
 from billing.tax import LineInput
+from core.types import Buyer
 from tests.factories import UserFactory
 
 FRENCH_CONSUMER = dict(name="Ada Lovelace", email="ada@example.com", address_line1="1 Analytical Street",

@@ -9,9 +9,9 @@ from django.db.models import Sum
 
 from accounting.exports import export_write_zip
 from accounting.models import ExportJob
-from accounting.periods import period_parse
-from accounting.services import export_build, export_request, period_close
+from accounting.services import export_build, export_request
 from billing.models import Document
+from billing.periods import period_close, period_parse
 from billing.services import document_render_pdf
 from billing.tax import LineInput
 

@@ -3,9 +3,15 @@ from datetime import date
 import pytest
 from django.db import connection
 
-from accounting.periods import PeriodClosed, PeriodError, period_assert_open, period_parse
-from accounting.services import AccountingError, period_close
 from billing.models import Document
+from billing.periods import (
+    PeriodClosed,
+    PeriodError,
+    PeriodNotClosable,
+    period_assert_open,
+    period_close,
+    period_parse,
+)
 from billing.services import receipt_issue
 
 from .conftest import at, issue_credit_note, issue_invoice
@@ -33,7 +39,7 @@ def test_period_parse_refuses_nonsense(text):
 
 
 def test_only_an_ended_period_can_be_closed(accountant):
-    with pytest.raises(AccountingError, match="has not ended"):
+    with pytest.raises(PeriodNotClosable, match="has not ended"):
         period_close(period=period_parse("2999-01"), user=accountant)
 
 
@@ -42,7 +48,7 @@ def test_closing_is_idempotent_and_a_covered_month_says_so(accountant):
     closed = period_close(period=period_parse("2025-Q1"), user=accountant)
     assert closed.document_count == 2  # invoice and receipt
     assert period_close(period=period_parse("2025-Q1"), user=accountant).pk == closed.pk
-    with pytest.raises(AccountingError, match="already closed as part of 2025-Q1"):
+    with pytest.raises(PeriodNotClosable, match="already closed as part of 2025-Q1"):
         period_close(period=period_parse("2025-02"), user=accountant)
 
 

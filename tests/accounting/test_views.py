@@ -6,8 +6,8 @@ from datetime import date
 import pytest
 from django.urls import reverse
 
-from accounting.models import ClosedPeriod, ExportJob
-from billing.models import Document
+from accounting.models import ExportJob
+from billing.models import ClosedPeriod, Document
 from billing.services import document_render_pdf
 
 from .conftest import GERMAN_BUSINESS, US_CONSUMER, issue_credit_note, issue_invoice

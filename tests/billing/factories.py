@@ -8,10 +8,13 @@ from decimal import Decimal
 import factory
 from django.utils import timezone
 
-from billing.services import Buyer, documents_issue_for_order, invoice_issue
+from billing.services import invoice_issue
 from billing.tax import LineInput
+from core.types import Buyer
+from orders.documents import order_documents_issue
 from orders.models import Order
 from payments.models import Payment
+from payments.services import payment_reference
 from tests.factories import OrderFactory, ProductFactory, TaxRateFactory, UserFactory  # noqa: F401
 
 
@@ -41,9 +44,11 @@ class PaidOrderFactory(OrderFactory):
     def payment(order, create, extracted, **kwargs):
         if not create or extracted is False:
             return
+        payment = PaymentFactory(order=order, **kwargs)
+        # What payments.services records when Stripe confirms the payment.
         order.amount_paid = order.total
-        order.save(update_fields=["amount_paid"])
-        PaymentFactory(order=order, **kwargs)
+        order.payment_reference = payment_reference(payment)
+        order.save(update_fields=["amount_paid", "payment_reference"])
 
 
 def product(*, name: str, unit_amount: int, rate: str = "20.00", **kwargs):
@@ -55,7 +60,7 @@ def product(*, name: str, unit_amount: int, rate: str = "20.00", **kwargs):
 def issued_pair(**order_kwargs):
     """(order, invoice, receipt) for a fresh paid order."""
     order = PaidOrderFactory(**order_kwargs)
-    invoice, receipt = documents_issue_for_order(order_id=order.pk)
+    invoice, receipt = order_documents_issue(order_id=order.pk)
     return order, invoice, receipt
 
 

@@ -15,8 +15,9 @@ from pypdf import PdfReader
 
 from billing.facturx import EInvoiceIncomplete, facturx_data, facturx_xml, line_net_amounts
 from billing.models import Document
-from billing.services import Buyer, credit_note_issue, document_render_pdf, invoice_issue
+from billing.services import credit_note_issue, document_render_pdf, invoice_issue
 from billing.tax import LineInput, reverse_charge_applies
+from core.types import Buyer
 from tests.billing.factories import issued_pair, product
 
 pytestmark = pytest.mark.django_db

@@ -63,17 +63,17 @@ def test_a_rolled_back_issue_leaves_no_gap():
 @pytest.mark.django_db(transaction=True)
 def test_a_failed_order_issue_burns_no_number(monkeypatch):
     order = PaidOrderFactory()
-    import billing.services as services
+    import orders.documents as documents
 
     def broken_receipt(**kwargs):
         raise Boom
 
-    monkeypatch.setattr(services, "receipt_issue", broken_receipt)
+    monkeypatch.setattr(documents, "receipt_issue", broken_receipt)
     with pytest.raises(Boom):
-        services.documents_issue_for_order(order_id=order.pk)
+        documents.order_documents_issue(order_id=order.pk)
     assert not Document.objects.exists()
     monkeypatch.undo()
-    invoice, receipt = services.documents_issue_for_order(order_id=order.pk)
+    invoice, receipt = documents.order_documents_issue(order_id=order.pk)
     assert invoice.sequence == 1 and receipt.sequence == 1
 
 

@@ -22,7 +22,7 @@ def test_list_for_customer():
 def test_list_for_order_in_issue_order():
     order, invoice, receipt = issued_pair()
     note = credit_note_issue(invoice_id=invoice.pk, amount=100)
-    assert list(document_list_for_order(order=order)) == [invoice, receipt, note]
+    assert list(document_list_for_order(order_id=order.pk)) == [invoice, receipt, note]
 
 
 def test_can_download_rules():

@@ -5,7 +5,8 @@ from django.db import IntegrityError, transaction
 
 from billing.exceptions import DocumentImmutable, DocumentNotIssuable
 from billing.models import Document
-from billing.services import credit_note_issue, documents_issue_for_order
+from billing.services import credit_note_issue
+from orders.documents import order_documents_issue
 from orders.models import Order
 from tests.billing.factories import PaidOrderFactory, issued_pair, product, subscription_invoice
 from tests.factories import OrderFactory, UserFactory
@@ -19,7 +20,7 @@ def test_issue_for_order_gives_an_invoice_and_a_receipt():
     user = UserFactory()
     order = PaidOrderFactory(lines=[(mug, 2), (book, 1)], customer=user, vat_id="DE123456789",
                              billing_company="ACME GmbH")
-    invoice, receipt = documents_issue_for_order(order_id=order.pk)
+    invoice, receipt = order_documents_issue(order_id=order.pk)
 
     assert invoice.kind == Document.Kind.INVOICE and receipt.kind == Document.Kind.RECEIPT
     assert receipt.related_document == invoice
@@ -53,7 +54,7 @@ def test_issue_for_order_gives_an_invoice_and_a_receipt():
 
 def test_issuing_twice_returns_the_same_pair():
     order, invoice, receipt = issued_pair()
-    again = documents_issue_for_order(order_id=order.pk)
+    again = order_documents_issue(order_id=order.pk)
     assert again == (invoice, receipt)
     assert Document.objects.filter(order=order).count() == 2
 
@@ -62,14 +63,14 @@ def test_issuing_twice_returns_the_same_pair():
 def test_unpaid_orders_get_no_documents(status):
     order = OrderFactory(status=status)
     with pytest.raises(DocumentNotIssuable):
-        documents_issue_for_order(order_id=order.pk)
+        order_documents_issue(order_id=order.pk)
     assert not Document.objects.exists()
 
 
 @pytest.mark.parametrize("status", [Order.Status.PARTIALLY_REFUNDED, Order.Status.REFUNDED])
 def test_refunded_orders_were_paid(status):
     order = PaidOrderFactory(status=status)
-    invoice, receipt = documents_issue_for_order(order_id=order.pk)
+    invoice, receipt = order_documents_issue(order_id=order.pk)
     assert invoice.pk and receipt.pk
 
 

@@ -6,7 +6,8 @@ from django.utils import timezone
 
 from billing import tasks
 from billing.models import Document
-from billing.services import documents_issue_for_order
+from orders import tasks as order_tasks
+from orders.documents import order_documents_issue
 from orders.models import Order
 from orders.services import order_mark_paid
 from tests.billing.factories import PaidOrderFactory, subscription_invoice
@@ -44,7 +45,7 @@ def test_running_the_task_twice_gives_one_result(django_capture_on_commit_callba
     order = PaidOrderFactory()
     for _ in range(2):
         with django_capture_on_commit_callbacks(execute=True):
-            tasks.issue_order_documents.delay(order.pk)
+            order_tasks.issue_order_documents.delay(order.pk)
     assert Document.objects.filter(order=order, kind=Document.Kind.INVOICE).count() == 1
     assert Document.objects.filter(order=order, kind=Document.Kind.RECEIPT).count() == 1
     assert len(mail.outbox) == 1
@@ -59,14 +60,14 @@ def test_running_the_task_twice_gives_one_result(django_capture_on_commit_callba
 def test_unpaid_order_task_does_nothing(django_capture_on_commit_callbacks):
     order = OrderFactory()
     with django_capture_on_commit_callbacks(execute=True):
-        tasks.issue_order_documents.delay(order.pk)
+        order_tasks.issue_order_documents.delay(order.pk)
     assert not Document.objects.exists()
     assert mail.outbox == []
 
 
 def test_sweep_renders_documents_left_without_pdf(settings, django_capture_on_commit_callbacks):
     order = PaidOrderFactory()
-    invoice, receipt = documents_issue_for_order(order_id=order.pk)  # as if the worker died here
+    invoice, receipt = order_documents_issue(order_id=order.pk)  # as if the worker died here
     assert not invoice.has_pdf
 
     # Issued just now: within the grace period the normal chain may still run.
@@ -98,7 +99,7 @@ def test_sweep_picks_old_documents():
 def test_guest_email_links_carry_the_order_reference(django_capture_on_commit_callbacks):
     order = PaidOrderFactory()  # guest: no customer account
     with django_capture_on_commit_callbacks(execute=True):
-        tasks.issue_order_documents.delay(order.pk)
+        order_tasks.issue_order_documents.delay(order.pk)
     invoice = Document.objects.get(order=order, kind=Document.Kind.INVOICE)
     body = mail.outbox[0].body
     assert f"https://shop.example.com/documents/{invoice.pk}/pdf/?ref={order.reference}" in body
@@ -109,7 +110,7 @@ def test_signed_in_customer_email_links_have_no_reference(django_capture_on_comm
 
     order = PaidOrderFactory(customer=UserFactory())
     with django_capture_on_commit_callbacks(execute=True):
-        tasks.issue_order_documents.delay(order.pk)
+        order_tasks.issue_order_documents.delay(order.pk)
     invoice = Document.objects.get(order=order, kind=Document.Kind.INVOICE)
     body = mail.outbox[0].body
     assert f"https://shop.example.com/documents/{invoice.pk}/pdf/\n" in body
@@ -117,10 +118,10 @@ def test_signed_in_customer_email_links_have_no_reference(django_capture_on_comm
 
 
 def test_only_invoices_are_emailed():
+    from billing.emails import document_send_email
     from billing.exceptions import BillingError
-    from billing.services import document_send_email
 
     order = PaidOrderFactory()
-    _, receipt = documents_issue_for_order(order_id=order.pk)
+    _, receipt = order_documents_issue(order_id=order.pk)
     with pytest.raises(BillingError):
         document_send_email(document_id=receipt.pk)

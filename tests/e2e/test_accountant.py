@@ -25,7 +25,8 @@ from datetime import timedelta
 from decimal import Decimal
 from django.utils import timezone
 from billing.models import Document
-from billing.services import Buyer, credit_note_issue, invoice_issue, receipt_issue
+from billing.services import credit_note_issue, invoice_issue, receipt_issue
+from core.types import Buyer
 from billing.tax import LineInput
 
 fr = Buyer(name="Ada Lovelace", email="ada@example.com", address_line1="1 Analytical Street",

@@ -28,20 +28,20 @@ def djstripe_on_emulator(global_stripe, settings, emulator):
 @pytest.fixture
 def djstripe_only():
     """Only dj-stripe's own receivers: this checks the emulator against
-    dj-stripe; the shop's receivers (payments.webhooks) have their own tests."""
+    dj-stripe; the shop's receivers (connected by each app through
+    payments.webhooks) have their own tests."""
     from djstripe.signals import WEBHOOK_SIGNALS
 
-    try:
-        from payments import webhooks as shop
-    except ImportError:
-        yield
-        return
-    types = list(getattr(shop, "HANDLERS", {}))
-    for type_ in types:
-        WEBHOOK_SIGNALS[type_].disconnect(dispatch_uid=f"payments:{type_}")
+    from payments import webhooks
+
+    connected = {event_type: dict(receivers) for event_type, receivers in webhooks.RECEIVERS.items()}
+    for event_type, receivers in connected.items():
+        for app_label in receivers:
+            WEBHOOK_SIGNALS[event_type].disconnect(dispatch_uid=webhooks.dispatch_uid(app_label, event_type))
     yield
-    for type_ in types:
-        WEBHOOK_SIGNALS[type_].connect(shop.dispatch, weak=False, dispatch_uid=f"payments:{type_}")
+    for event_type, receivers in connected.items():
+        for app_label, receiver in receivers.items():
+            webhooks.connect(app_label, {event_type: receiver})
 
 
 def test_djstripe_processes_subscription_webhooks(djstripe_on_emulator, djstripe_only, emulator, live_server):

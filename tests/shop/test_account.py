@@ -5,9 +5,9 @@ from django.urls import reverse
 from orders.services import BillingDetails, CartItem, order_cancel, order_place
 from payments.models import Payment
 from shop.cart import SESSION_KEY, Cart
+from tests.factories import UserFactory
 
 from .conftest import messages_of
-from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -159,7 +159,7 @@ def test_account_lists_own_documents_with_download_links(client, mug):
 
     client.force_login(ana)
     html = client.get(reverse("shop:account")).content.decode()
-    for doc, kind in ((invoice, "Invoice"), (receipt, "Receipt")):
+    for doc, _kind in ((invoice, "Invoice"), (receipt, "Receipt")):
         assert doc.number in html
         assert reverse("billing:document_pdf", args=[doc.pk]) in html
     assert "Invoice" in html and "Receipt" in html and "€32.00" in html

@@ -4,9 +4,9 @@ import pytest
 from django.urls import reverse
 
 from shop.cart import SESSION_KEY
+from tests.factories import ProductFactory
 
 from .conftest import messages_of
-from tests.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db
 

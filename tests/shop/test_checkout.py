@@ -11,9 +11,9 @@ from django.urls import reverse
 
 from orders.models import Order
 from shop.cart import SESSION_KEY
+from tests.factories import UserFactory
 
 from .conftest import messages_of
-from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -101,6 +101,8 @@ def test_checkout_email_prefilled_and_read_only_when_signed_in(client, mug):
         ({"vat_id": "12345"}, "vat_id", "2-letter country code followed by 2 to 13 letters or digits"),
         ({"vat_id": "FR1"}, "vat_id", "2-letter country code"),
         ({"vat_id": "FR12345678901234"}, "vat_id", "2-letter country code"),
+        # An EU member state's id with wrong check digits (python-stdnum): a typo.
+        ({"vat_id": "DE123456789"}, "vat_id", "This VAT id is not valid"),
     ],
 )
 def test_checkout_form_errors_place_no_order(client, mug, changes, field, error):
@@ -165,11 +167,11 @@ def test_signed_in_order_uses_account_email_and_customer(client, mug, stripe_dow
     user = UserFactory(username="ana@example.com", email="ana@example.com")
     client.force_login(user)
     fill_cart(client, (mug, 1))
-    client.post(reverse("shop:checkout"), {**VALID, "email": "someone-else@example.com", "vat_id": "de 123456789"})
+    client.post(reverse("shop:checkout"), {**VALID, "email": "someone-else@example.com", "vat_id": "de 136 695 976"})
     order = Order.objects.get()
     assert order.email == "ana@example.com"
     assert order.customer == user
-    assert order.vat_id == "DE123456789"
+    assert order.vat_id == "DE136695976"
     assert (order.billing_name, order.billing_city, order.billing_country) == ("Camille Martin", "Lyon", "FR")
 
 

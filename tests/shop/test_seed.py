@@ -3,7 +3,7 @@ from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 
-from shop.models import Category, Product, TaxRate
+from catalog.models import Category, Product, TaxRate
 
 pytestmark = pytest.mark.django_db
 

@@ -57,7 +57,7 @@ def subscriber(db):
 def subscribe(emulator_url, wait, user, price, card="4242424242424242", fault=None):
     """Sign up through Checkout as the customer does, and wait for the webhooks.
     `fault`: a webhook fault (emulator control payload) for the payment's events."""
-    from billing.subscriptions import subscription_checkout_start
+    from subscriptions.services import subscription_checkout_start
 
     with webhooks_held(emulator_url):
         url = subscription_checkout_start(user=user, price_id=price.id)
@@ -71,7 +71,8 @@ def subscribe(emulator_url, wait, user, price, card="4242424242424242", fault=No
 
 def setup_card(emulator_url, wait, user, card):
     """Replace the card through Checkout in setup mode."""
-    from billing.subscriptions import card_replace_start, subscription_for_user
+    from subscriptions.selectors import subscription_for_user
+    from subscriptions.services import card_replace_start
 
     with webhooks_held(emulator_url):
         url = card_replace_start(subscription=subscription_for_user(user))
@@ -80,7 +81,7 @@ def setup_card(emulator_url, wait, user, card):
 
 
 def clock_of(user):
-    from billing.subscriptions import customer_for_user
+    from subscriptions.selectors import customer_for_user
 
     return customer_for_user(user).stripe_data["test_clock"]
 

@@ -3,8 +3,8 @@
 import pytest
 from django.core import mail
 
-from billing.models import SubscriptionNotice
-from billing.subscriptions import subscription_for_user
+from subscriptions.models import SubscriptionNotice
+from subscriptions.selectors import subscription_for_user
 from tests.factories import UserFactory
 
 from .conftest import subscribe, webhooks_held
@@ -18,12 +18,12 @@ def test_staff_list_and_cancel_a_subscription(stripe_emulator, stripe_webhooks, 
     admin = UserFactory(username="boss", email="boss@example.com", is_staff=True, is_superuser=True)
     client.force_login(admin)
 
-    page = client.get("/admin/billing/shopsubscription/").content.decode()
+    page = client.get("/admin/subscriptions/shopsubscription/").content.decode()
     assert subscription.id in page and "ada@example.com" in page and "Coffee club Plus · Monthly" in page
 
     mail.outbox.clear()
     with webhooks_held(stripe_emulator.url):
-        response = client.post("/admin/billing/shopsubscription/",
+        response = client.post("/admin/subscriptions/shopsubscription/",
                                {"action": "cancel_now", "_selected_action": [subscription.pk]}, follow=True)
     assert "cancelled at Stripe" in response.content.decode()
     stripe_webhooks()
@@ -50,7 +50,7 @@ def test_support_staff_without_the_permission_cannot_cancel(stripe_emulator, str
     support.user_permissions.add(Permission.objects.get(codename="view_shopsubscription"))
     client.force_login(support)
 
-    response = client.post("/admin/billing/shopsubscription/",
+    response = client.post("/admin/subscriptions/shopsubscription/",
                            {"action": "cancel_now", "_selected_action": [subscription.pk]}, follow=True)
     assert response.status_code == 200
     stripe_webhooks()

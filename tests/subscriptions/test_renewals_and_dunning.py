@@ -6,8 +6,9 @@ brings an overdue subscription back."""
 import pytest
 from django.core import mail
 
-from billing.models import Document, SubscriptionNotice
-from billing.subscriptions import subscription_for_user
+from billing.models import Document
+from subscriptions.models import SubscriptionNotice
+from subscriptions.selectors import subscription_for_user
 
 from .conftest import DAY, advance, clock_of, period_end, setup_card, subscribe
 

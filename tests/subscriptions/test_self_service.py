@@ -8,7 +8,7 @@ import pytest
 from djstripe.models import Subscription
 
 from billing.models import Document
-from billing.subscriptions import subscription_for_user
+from subscriptions.selectors import subscription_for_user
 from tests.factories import UserFactory
 
 from .conftest import subscribe, webhooks_held

@@ -6,12 +6,9 @@ from django.core.management import call_command
 from djstripe.models import Price, Subscription
 
 from billing.models import Document
-from billing.subscriptions import (
-    AlreadySubscribed,
-    plan_list,
-    subscription_checkout_start,
-    subscription_for_user,
-)
+from subscriptions.exceptions import AlreadySubscribed
+from subscriptions.selectors import plan_list, subscription_for_user
+from subscriptions.services import subscription_checkout_start
 
 from .conftest import subscribe
 

@@ -12,7 +12,7 @@ from djstripe.settings import djstripe_settings
 
 from payments import gateway
 from payments.exceptions import GatewayError
-from payments.webhooks import ENABLED_EVENTS
+from payments.webhooks import enabled_events
 
 
 def endpoint_url(djstripe_uuid) -> str:
@@ -35,7 +35,7 @@ class Command(BaseCommand):
         deadline = time.monotonic() + wait
         while True:
             try:
-                remote = {e["id"]: e for e in gateway.webhook_endpoint_list() if e["url"].startswith(prefix)}
+                remote = {e.id: e for e in gateway.webhook_endpoint_list() if e.url.startswith(prefix)}
                 break
             except GatewayError as error:
                 if time.monotonic() < deadline:
@@ -45,8 +45,8 @@ class Command(BaseCommand):
                                    f"{error.detail or error}") from error
 
         for local in WebhookEndpoint.objects.filter(url__startswith=prefix):
-            wanted = set(ENABLED_EVENTS)
-            if local.id in remote and local.secret and set(remote[local.id]["enabled_events"]) == wanted:
+            wanted = set(enabled_events())
+            if local.id in remote and local.secret and set(remote[local.id].enabled_events) == wanted:
                 say(f"Webhook endpoint {local.id} already registered: {local.url}")
                 return
             # Gone at Stripe (e.g. the emulator was reset) or out of date: start again.
@@ -57,15 +57,15 @@ class Command(BaseCommand):
 
         # Endpoints for this URL that we hold no secret for cannot be verified: remove them.
         for endpoint_id, endpoint in remote.items():
-            if (endpoint.get("metadata") or {}).get("djstripe_uuid"):
+            if endpoint.metadata.get("djstripe_uuid"):
                 gateway.webhook_endpoint_delete(endpoint_id)
 
         djstripe_uuid = uuid.uuid4()
-        data = gateway.webhook_endpoint_create(
+        created = gateway.webhook_endpoint_create(
             url=endpoint_url(djstripe_uuid),
-            enabled_events=ENABLED_EVENTS,
+            enabled_events=enabled_events(),
             metadata={"djstripe_uuid": str(djstripe_uuid)},
             api_version=djstripe_settings.STRIPE_API_VERSION,
         )
-        endpoint = WebhookEndpoint.sync_from_stripe_data(data, api_key=djstripe_settings.STRIPE_SECRET_KEY)
+        endpoint = WebhookEndpoint.sync_from_stripe_data(created.raw, api_key=djstripe_settings.STRIPE_SECRET_KEY)
         say(self.style.SUCCESS(f"Registered webhook endpoint {endpoint.id}: {endpoint.url}"))

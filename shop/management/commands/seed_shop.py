@@ -13,7 +13,7 @@ from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from shop.models import Category, Product, TaxRate
+from catalog.models import Category, Product, TaxRate
 
 TAX_RATES = {
     # key: (name, rate, country)
@@ -149,7 +149,7 @@ class Command(BaseCommand):
             # Read everything in billing, plus its custom permissions (downloads,
             # exports); never add/change/delete: issued documents are immutable.
             *billing.exclude(codename__regex=r"^(add|change|delete)_"),
-            *Permission.objects.filter(content_type__app_label__in=["orders", "payments", "audit"],
+            *Permission.objects.filter(content_type__app_label__in=["orders", "payments", "audit", "subscriptions"],
                                        codename__startswith="view_"),
             # The accounting pages themselves check the group; these show the
             # "Accounting" link and the export/closed-period records in admin.
@@ -157,10 +157,10 @@ class Command(BaseCommand):
         )
         support.permissions.add(
             *Permission.objects.filter(
-                content_type__app_label__in=["orders", "payments", "shop", "billing", "audit"],
+                content_type__app_label__in=["orders", "payments", "catalog", "billing", "subscriptions", "audit"],
                 codename__startswith="view_",
             ),
-            *Permission.objects.filter(content_type__app_label="shop", codename="change_product"),
+            *Permission.objects.filter(content_type__app_label="catalog", codename="change_product"),
             # Refunds and dispute evidence (money leaves or is defended): Support only.
             *Permission.objects.filter(content_type__app_label="payments",
                                        codename__in=["add_refund", "submit_dispute_evidence"]),

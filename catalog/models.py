@@ -1,0 +1,100 @@
+"""The catalogue: categories, VAT rates and products with their stock.
+
+Prices are integer minor units, VAT included (a consumer shop shows what the
+customer pays); the VAT share is worked out per rate on each document.
+
+The tables keep the names they were created with (`shop_*`): these models
+lived in the `shop` app before it became the storefront's web layer, and
+moving them changed no table (catalog/migrations/0001).
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.urls import reverse
+
+
+class Category(models.Model):
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(unique=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        db_table = "shop_category"
+        ordering = ["position", "name"]
+        verbose_name_plural = "categories"
+
+    def __str__(self):
+        return self.name
+
+
+class TaxRate(models.Model):
+    name = models.CharField(max_length=60, help_text="e.g. 'Standard rate', 'Reduced rate (books)'")
+    # A percentage, e.g. 20.00; Decimal so that tax arithmetic never touches a float.
+    rate = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+    )
+    country = models.CharField(max_length=2, default="FR", help_text="ISO 3166-1 alpha-2")
+
+    class Meta:
+        db_table = "shop_taxrate"
+        ordering = ["-rate"]
+
+    def __str__(self):
+        return f"{self.name} ({self.rate.normalize()}%)"
+
+
+def default_currency() -> str:
+    """The shop's currency (SHOP_CURRENCY), read when a product is created, not
+    frozen into a migration."""
+    return settings.SHOP_CURRENCY
+
+
+class ProductQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(active=True)
+
+
+class Product(models.Model):
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products")
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(unique=True)
+    sku = models.CharField(max_length=40, unique=True)
+    description = models.TextField(blank=True)
+    # Path under static/, e.g. "shop/img/mug.svg": images ship with the project.
+    image = models.CharField(max_length=200, blank=True)
+    unit_amount = models.PositiveIntegerField(help_text="Price in minor units (cents), VAT included")
+    currency = models.CharField(max_length=3, default=default_currency)
+    tax_rate = models.ForeignKey(TaxRate, on_delete=models.PROTECT, related_name="products")
+    # Units on the shelf not held by any order awaiting payment. Placing an order
+    # takes units off with a conditional UPDATE; cancelling/expiring puts them back.
+    stock = models.PositiveIntegerField(default=0)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ProductQuerySet.as_manager()
+
+    class Meta:
+        db_table = "shop_product"
+        ordering = ["category__position", "name"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(stock__gte=0), name="product_stock_not_negative"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("shop:product_detail", args=[self.slug])
+
+    @property
+    def in_stock(self) -> bool:
+        return self.stock > 0
+
+    @property
+    def low_stock(self) -> bool:
+        return 0 < self.stock <= 3

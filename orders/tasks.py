@@ -1,0 +1,28 @@
+"""Celery tasks of the orders package: thin, ids only, idempotent."""
+
+import logging
+
+from celery import shared_task
+
+from billing.exceptions import BillingError
+from billing.tasks import RETRY_OPTIONS, render_document_pdf
+
+from . import documents
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="orders.tasks.issue_order_documents", **RETRY_OPTIONS)
+def issue_order_documents(order_id: int) -> None:
+    """Enqueued by orders.services.order_mark_paid on commit: the invoice and
+    receipt of the paid order, then their PDFs (the invoice is e-mailed once
+    rendered)."""
+    try:
+        invoice, receipt = documents.order_documents_issue(order_id=order_id)
+    except BillingError as exc:
+        # Not transient (an unpaid order, lines not matching the total):
+        # retrying cannot help; staff see it in the log.
+        logger.error("documents not issued for order %s: %s", order_id, exc)
+        return
+    render_document_pdf.delay_on_commit(invoice.pk)
+    render_document_pdf.delay_on_commit(receipt.pk)

@@ -1,0 +1,72 @@
+"""The shop's door to Stripe: the only package that imports `stripe`
+(in `client`), returning typed results (`types`) and raising our own errors
+(payments.exceptions). Callers use it as `from payments import gateway`.
+
+    client         the SDK client, its configuration, error mapping
+    types          CheckoutSession, PaymentIntent, Refund, Invoice, ... (+ stripe_id/expanded)
+    checkout       Checkout Sessions, payment and setup intents
+    refunds        refunds, disputes, evidence files
+    subscriptions  products, prices, customers, test clocks, subscriptions, invoices
+    webhooks       this site's webhook endpoints
+"""
+
+from .checkout import (
+    checkout_session_create,
+    checkout_session_create_setup,
+    checkout_session_create_subscription,
+    checkout_session_expire,
+    checkout_session_retrieve,
+    payment_intent_retrieve,
+    setup_intent_retrieve,
+)
+from .client import UNAVAILABLE_MESSAGE, client, configure
+from .refunds import dispute_update, file_create, refund_create, refund_list, refund_retrieve
+from .subscriptions import (
+    customer_create,
+    customer_set_default_payment_method,
+    invoice_create_preview,
+    invoice_lines_all,
+    invoice_list,
+    invoice_pay,
+    invoice_retrieve,
+    price_create,
+    price_list_by_lookup_keys,
+    product_create,
+    product_retrieve,
+    subscription_cancel,
+    subscription_list_for_customer,
+    subscription_update,
+    test_clock_create,
+    test_clock_retrieve,
+)
+from .types import (
+    Charge,
+    CheckoutSession,
+    Dispute,
+    Invoice,
+    InvoiceLine,
+    PaymentIntent,
+    Refund,
+    SetupIntent,
+    StripeFile,
+    StripeObject,
+    Subscription,
+    TestClock,
+    WebhookEndpoint,
+    expanded,
+    stripe_id,
+)
+from .webhooks import webhook_endpoint_create, webhook_endpoint_delete, webhook_endpoint_list
+
+__all__ = [
+    "UNAVAILABLE_MESSAGE", "Charge", "CheckoutSession", "Dispute", "Invoice", "InvoiceLine", "PaymentIntent",
+    "Refund", "SetupIntent", "StripeFile", "StripeObject", "Subscription", "TestClock", "WebhookEndpoint",
+    "checkout_session_create", "checkout_session_create_setup", "checkout_session_create_subscription",
+    "checkout_session_expire", "checkout_session_retrieve", "client", "configure", "customer_create",
+    "customer_set_default_payment_method", "dispute_update", "expanded", "file_create", "invoice_create_preview",
+    "invoice_lines_all", "invoice_list", "invoice_pay", "invoice_retrieve", "payment_intent_retrieve",
+    "price_create", "price_list_by_lookup_keys", "product_create", "product_retrieve", "refund_create",
+    "refund_list", "refund_retrieve", "setup_intent_retrieve", "stripe_id", "subscription_cancel",
+    "subscription_list_for_customer", "subscription_update", "test_clock_create", "test_clock_retrieve",
+    "webhook_endpoint_create", "webhook_endpoint_delete", "webhook_endpoint_list",
+]

@@ -1,0 +1,107 @@
+"""The only module that imports `stripe`.
+
+Every call goes through the official SDK, to Stripe itself or, when
+STRIPE_API_BASE is set, to the offline emulator. Stripe's exceptions become
+our own (payments.exceptions) here, so nothing else ever sees one.
+"""
+
+import json
+import logging
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
+
+import stripe
+from django.conf import settings
+from djstripe.settings import djstripe_settings
+
+from ..exceptions import GatewayError, GatewayRequestRefused, GatewayUnavailable, PaymentDeclined
+
+logger = logging.getLogger("payments.gateway")
+
+UNAVAILABLE_MESSAGE = "The payment service is unavailable right now. Please try again in a few minutes."
+
+
+def configure() -> None:
+    """Point the SDK's global configuration (used by dj-stripe) at the configured Stripe."""
+    stripe.api_base = settings.STRIPE_API_BASE or stripe.DEFAULT_API_BASE
+    if settings.STRIPE_API_BASE:
+        stripe.upload_api_base = settings.STRIPE_API_BASE
+    stripe.max_network_retries = settings.STRIPE_MAX_NETWORK_RETRIES
+    stripe.default_http_client = stripe.RequestsClient(timeout=settings.STRIPE_TIMEOUT_SECONDS)
+
+
+@lru_cache(maxsize=4)
+def _client_for(api_key: str, api_base: str, version: str, retries: int, timeout: float) -> stripe.StripeClient:
+    bases = {"api": api_base, "files": api_base} if api_base else None
+    return stripe.StripeClient(
+        api_key,
+        base_addresses=bases,
+        stripe_version=version,
+        max_network_retries=retries,
+        http_client=stripe.RequestsClient(timeout=timeout),
+    )
+
+
+def client() -> stripe.StripeClient:
+    # Built from settings at call time so a test (or a deploy) that changes
+    # them is followed; cached so connections are reused.
+    return _client_for(
+        djstripe_settings.STRIPE_SECRET_KEY,
+        settings.STRIPE_API_BASE,
+        settings.STRIPE_API_VERSION,
+        settings.STRIPE_MAX_NETWORK_RETRIES,
+        settings.STRIPE_TIMEOUT_SECONDS,
+    )
+
+
+def to_dict(obj) -> dict:
+    """A Stripe object as plain JSON types, exactly as on the wire (decimals as
+    strings, nested objects included): what dj-stripe's sync_from_stripe_data stores."""
+    return json.loads(str(obj)) if hasattr(obj, "to_dict") else dict(obj)
+
+
+def call(what: str, fn: Callable[[], Any], *, missing_ok: bool = False) -> dict | None:
+    """Run one SDK call and return its object as a dict; Stripe's errors become ours.
+
+    `missing_ok`: an object Stripe does not have (resource_missing) is None, an
+    expected answer rather than an error. A 409 "another request with this
+    Idempotency-Key is in progress" means the same write is running elsewhere:
+    try again later, like a 5xx."""
+    try:
+        result = fn()
+    except stripe.CardError as e:
+        raise PaymentDeclined(e.user_message or "Your card was declined.", detail=str(e), code=e.code or "") from e
+    except (stripe.APIConnectionError, stripe.RateLimitError) as e:
+        logger.warning("stripe unavailable during %s: %s", what, e)
+        raise GatewayUnavailable(UNAVAILABLE_MESSAGE, detail=str(e), code=getattr(e, "code", "") or "") from e
+    except stripe.IdempotencyError as e:
+        if e.http_status == 409:  # the same write is in flight elsewhere: try again later
+            logger.warning("stripe: %s already in progress elsewhere: %s", what, e)
+            raise GatewayUnavailable(UNAVAILABLE_MESSAGE, detail=str(e), code="idempotency_error") from e
+        logger.error("stripe refused %s (idempotency key reused with other parameters): %s", what, e)
+        raise GatewayRequestRefused(str(e), detail=str(e), code="idempotency_error") from e
+    except stripe.APIError as e:
+        logger.warning("stripe error during %s: %s", what, e)
+        raise GatewayUnavailable(UNAVAILABLE_MESSAGE, detail=str(e), code=e.code or "") from e
+    except stripe.InvalidRequestError as e:
+        if missing_ok and e.code == "resource_missing":
+            return None
+        logger.error("stripe refused %s: %s", what, e)
+        raise GatewayRequestRefused(e.user_message or str(e), detail=str(e), code=e.code or "") from e
+    except stripe.StripeError as e:
+        logger.error("stripe failed %s: %s", what, e)
+        raise GatewayError(e.user_message or "The payment service refused the request.", detail=str(e)) from e
+    return to_dict(result)
+
+
+def call_list(what: str, fn: Callable[[], Any]) -> list[dict]:
+    """A list call, every page of it (the SDK fetches the next pages), as dicts."""
+    items: list[dict] = []
+
+    def every_page():
+        items.extend(to_dict(item) for item in fn().auto_paging_iter())
+        return {}
+
+    call(what, every_page)
+    return items

@@ -1,0 +1,189 @@
+"""The documents of paid Stripe invoices.
+
+Every paid Stripe invoice with a positive total becomes one of our invoices
+plus its receipt, numbered in the same INV/RCT series as shop orders
+(billing.services.invoice_issue, idempotent per Stripe invoice). A €0 invoice
+(the start of a free trial) gets no document: nothing was sold or paid, and no
+VAT is due; the trial shows on the account page instead. An invoice whose total
+is negative (a downgrade's credit larger than the new charge) gets none either:
+Stripe keeps the credit on the customer's balance and takes it off the next
+invoice, where our document shows it as a negative "account credit" line.
+"""
+
+import logging
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from djstripe.models import Customer, Product
+
+from billing.exceptions import DocumentNotIssuable
+from billing.models import Document
+from billing.services import invoice_issue, receipt_issue
+from billing.tax import LineInput
+from core.cards import card_label
+from core.types import Buyer
+from payments import gateway
+from payments.gateway import Invoice, InvoiceLine
+
+from .plans import VAT_METADATA_KEY
+
+logger = logging.getLogger(__name__)
+
+
+def _ts(value) -> datetime | None:
+    return datetime.fromtimestamp(int(value), tz=dt_timezone.utc) if value else None
+
+
+def _vat_rate_for_product(product_id: str | None) -> Decimal:
+    rate = settings.SUBSCRIPTION_VAT_RATE
+    if product_id:
+        product = Product.objects.filter(id=product_id).only("metadata").first()
+        if product is not None and (product.metadata or {}).get(VAT_METADATA_KEY):
+            rate = product.metadata[VAT_METADATA_KEY]
+    return Decimal(str(rate))
+
+
+def _date_label(ts) -> str:
+    return timezone.localdate(_ts(ts)).strftime("%-d %b %Y") if ts else ""
+
+
+def invoice_lines_for_document(invoice: Invoice, lines: list[InvoiceLine]) -> list[LineInput]:
+    """Our document lines for a Stripe invoice: one per Stripe line (a proration
+    credit stays its own negative line), each with its service period; plus a
+    negative line for any credit taken from the customer's balance."""
+    result = []
+    for line in lines:
+        name = line.description or "Subscription"
+        if line.period_start and line.period_end and line.period_end > line.period_start:
+            name = f"{name} — {_date_label(line.period_start)} to {_date_label(line.period_end)}"
+        result.append(
+            LineInput(
+                name=name,
+                sku=line.price_id,
+                quantity=1,  # the Stripe amount is for the line's whole quantity
+                unit_amount=line.amount,
+                vat_rate=_vat_rate_for_product(line.product_id or None),
+            )
+        )
+    if invoice.amount_due < invoice.total:
+        product_ids = [line.product_id for line in lines if line.product_id]
+        result.append(
+            LineInput(
+                name="Account credit applied (from an earlier plan change)",
+                quantity=1,
+                unit_amount=invoice.amount_due - invoice.total,
+                vat_rate=_vat_rate_for_product(product_ids[0] if product_ids else None),
+            )
+        )
+    return result
+
+
+def _payment_reference(invoice: Invoice) -> str:
+    parts = []
+    for payment in invoice.payments:
+        if payment.card_brand and payment.status in ("paid", ""):
+            parts.append(card_label(payment.card_brand, payment.card_last4))
+            break
+    parts.append(f"Stripe {invoice.id}")
+    return ", ".join(parts)
+
+
+def _buyer(invoice: Invoice) -> Buyer:
+    """The buyer as Stripe knows them: the invoice's customer address (Checkout
+    collects it), else the card's billing address. Without any country, the
+    seller's: VAT is charged at the seller's rate, a domestic sale."""
+    billing = next((p.billing_details for p in invoice.payments if p.billing_details), {})
+    address = invoice.customer_address
+    if not address.get("country"):
+        address = billing.get("address") or address
+    email = invoice.customer_email or billing.get("email") or ""
+    country = address.get("country") or settings.SHOP_SELLER.get("country", "")
+    return Buyer(
+        name=invoice.customer_name or billing.get("name") or email,
+        email=email,
+        address_line1=address.get("line1") or "",
+        postal_code=address.get("postal_code") or "",
+        city=address.get("city") or "",
+        country=country,
+    )
+
+
+def _user_of_customer(customer_id: str | None):
+    if not customer_id:
+        return None
+    customer = Customer.objects.filter(id=customer_id).select_related("subscriber").first()
+    return customer.subscriber if customer is not None else None
+
+
+BILLING_REASONS = {
+    "subscription_create": "first payment",
+    "subscription_cycle": "renewal",
+    "subscription_update": "plan change",
+}
+
+
+def subscription_invoice_documents_issue(*, stripe_invoice_id: str) -> tuple[Document, Document] | None:
+    """Issue our invoice and receipt for a paid Stripe invoice, in one
+    transaction, in the shop's INV/RCT series. Idempotent: a second call (a
+    repeated webhook, the reconciliation) returns the documents already issued.
+    None when the invoice gets no document (see the module docstring)."""
+    existing = Document.objects.filter(stripe_invoice_id=stripe_invoice_id, kind=Document.Kind.INVOICE).first()
+    if existing is not None:
+        receipt = Document.objects.filter(kind=Document.Kind.RECEIPT, related_document=existing).first()
+        if receipt is not None:
+            return existing, receipt
+    invoice = gateway.invoice_retrieve(stripe_invoice_id)  # Stripe's current state, not the event's
+    if invoice.status != "paid":
+        raise DocumentNotIssuable(f"Stripe invoice {stripe_invoice_id} is {invoice.status}, not paid.")
+    if invoice.total <= 0:
+        logger.info("stripe invoice %s totals %s: no document", stripe_invoice_id, invoice.total)
+        return None
+    lines = list(invoice.lines) if invoice.lines_complete else gateway.invoice_lines_all(stripe_invoice_id)
+    document_lines = invoice_lines_for_document(invoice, lines)
+    if sum(line.gross for line in document_lines) != invoice.amount_paid:
+        raise DocumentNotIssuable(
+            f"Stripe invoice {stripe_invoice_id}: its lines do not add up to the {invoice.amount_paid} paid; "
+            "staff must look."
+        )
+    paid_at = _ts(invoice.paid_at)
+    reason = BILLING_REASONS.get(invoice.billing_reason, "")
+    mentions = [f"Subscription invoice{f' ({reason})' if reason else ''}, "
+                f"Stripe reference {invoice.number or invoice.id}."]
+    payment_reference = _payment_reference(invoice)
+    customer = _user_of_customer(invoice.customer_id)
+    try:
+        with transaction.atomic():
+            document = invoice_issue(
+                buyer=_buyer(invoice),
+                lines=document_lines,
+                currency=invoice.currency,
+                customer=customer,
+                stripe_invoice_id=stripe_invoice_id,
+                payment_reference=payment_reference,
+                paid_at=paid_at,
+                extra_mentions=mentions,
+            )
+            receipt = receipt_issue(invoice=document, payment_reference=payment_reference, paid_at=paid_at)
+    except IntegrityError:
+        # Issued concurrently by another delivery: that transaction won (and
+        # took the numbers); ours rolled back whole, so no number was burnt.
+        document = Document.objects.get(stripe_invoice_id=stripe_invoice_id)
+        receipt = Document.objects.get(kind=Document.Kind.RECEIPT, related_document=document)
+    return document, receipt
+
+
+def paid_invoices_without_documents(*, days: int = 3) -> list[str]:
+    """Stripe invoices paid in the last days (positive total) that have no
+    document yet: a webhook lost for good. Asked of Stripe, not the mirror."""
+    since = int((timezone.now() - timedelta(days=days)).timestamp())
+    invoices = [i for i in gateway.invoice_list(status="paid", created_gte=since) if i.total > 0]
+    issued = set(
+        Document.objects.filter(stripe_invoice_id__in=[i.id for i in invoices]).values_list(
+            "stripe_invoice_id", flat=True
+        )
+    )
+    return [i.id for i in invoices if i.id not in issued]

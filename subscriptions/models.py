@@ -1,0 +1,51 @@
+"""The subscriptions app's own records. Stripe holds the subscriptions, and
+dj-stripe mirrors them; the shop keeps only what it adds: the e-mails it sends
+about them, and a way to show the mirror in admin.
+
+The notices' table keeps the name it was created with in the billing app.
+"""
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from djstripe.models import Subscription as DjstripeSubscription
+
+
+class SubscriptionNotice(models.Model):
+    """One e-mail to a subscriber about their subscription (a failed renewal,
+    the subscription ended), keyed so that each is sent once however often
+    Stripe reports the same thing: `payment_failed:<invoice>:<attempt>`,
+    `ended:<subscription>`. Written by subscriptions.dunning; sent by a task."""
+
+    class Kind(models.TextChoices):
+        PAYMENT_FAILED = "payment_failed", "Renewal payment failed"
+        ENDED = "ended", "Subscription ended"
+
+    key = models.CharField(max_length=255, unique=True)
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    email = models.EmailField(blank=True)
+    stripe_customer_id = models.CharField(max_length=255, blank=True)
+    stripe_subscription_id = models.CharField(max_length=255, blank=True, db_index=True)
+    stripe_invoice_id = models.CharField(max_length=255, blank=True)
+    attempt = models.PositiveSmallIntegerField(default=0)
+    # What the e-mail says (amount, next attempt, reason...), fixed when the notice is created.
+    context = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "billing_subscriptionnotice"
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} ({self.key})"
+
+
+class ShopSubscription(DjstripeSubscription):
+    """dj-stripe's mirror of Stripe subscriptions, seen the shop's way in admin
+    (plan, status, renewal, customer; staff cancel through Stripe). A proxy:
+    no table of its own."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "subscription"
+        verbose_name_plural = "subscriptions"

@@ -1,0 +1,361 @@
+"""Subscriptions: sign-up through Stripe Checkout, self-service changes, card
+replacement, and staff cancelling.
+
+Stripe holds the truth. Every action a customer or staff member takes here is
+a Stripe API call through payments.gateway, never inside a database
+transaction; its effect reaches the pages only once Stripe's webhook has
+brought it into dj-stripe's mirror (subscriptions.selectors reads the mirror).
+"""
+
+import logging
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+from django.utils import timezone
+from djstripe.models import Customer, Price, Subscription
+
+from audit.services import audit_record
+from payments import gateway
+from payments.exceptions import GatewayError, PaymentDeclined
+from payments.gateway import CheckoutSession
+
+from .exceptions import AlreadySubscribed, SubscriptionError
+from .selectors import (
+    LIVE_STATUSES,
+    customer_for_user,
+    plan_price_get,
+    subscription_item,
+    subscription_price_id,
+)
+
+logger = logging.getLogger(__name__)
+
+# ---------------------------------------------------------------------------
+# Customers
+# ---------------------------------------------------------------------------
+
+
+def _user_token(user) -> str:
+    """Part of the idempotency keys of a user's Stripe objects: the pk alone
+    could repeat across databases sharing one Stripe test account."""
+    joined = int(user.date_joined.timestamp()) if getattr(user, "date_joined", None) else 0
+    return f"{user.pk}-{joined}"
+
+
+def customer_mirror(customer_id: str, *, user=None) -> Customer:
+    """Mirror a Stripe customer (as Stripe has it now) and tie it to `user`."""
+    # dj-stripe reads it from Stripe itself, as its webhook receivers do (its
+    # sync walks the SDK's objects, e.g. paged lists).
+    customer = Customer.sync_from_stripe_data(Customer(id=customer_id).api_retrieve())
+    if user is not None and customer.subscriber_id != user.pk:
+        Customer.objects.filter(pk=customer.pk).update(subscriber=user)
+        customer.subscriber = user
+    return customer
+
+
+def customer_get_or_create(*, user) -> Customer:
+    """The user's Stripe customer (one per user), created at Stripe on first
+    need and mirrored. In test mode with STRIPE_USE_TEST_CLOCKS, a new customer
+    gets a test clock of its own, so its renewals can be simulated."""
+    existing = customer_for_user(user)
+    if existing is not None and not existing.stripe_data.get("deleted"):
+        return existing
+    token = _user_token(user)
+    clock_id = None
+    use_clocks = settings.STRIPE_USE_TEST_CLOCKS
+    if use_clocks is None:
+        use_clocks = bool(settings.STRIPE_API_BASE)
+    if use_clocks and not settings.STRIPE_LIVE_MODE:
+        clock = gateway.test_clock_create(
+            idempotency_key=f"shop-clock-{token}",
+            frozen_time=int(timezone.now().timestamp()),
+            name=f"Customer {user.get_username()}",
+        )
+        clock_id = clock.id
+    created = gateway.customer_create(
+        idempotency_key=f"shop-customer-{token}",
+        email=user.email or user.get_username(),
+        name=user.get_full_name(),
+        metadata={"djstripe_subscriber": str(user.pk)},
+        test_clock=clock_id,
+    )
+    customer = Customer.sync_from_stripe_data(created.raw)
+    Customer.objects.filter(pk=customer.pk).update(subscriber=user)
+    customer.subscriber = user
+    return customer
+
+
+# ---------------------------------------------------------------------------
+# Sign-up
+# ---------------------------------------------------------------------------
+
+
+def _absolute(path: str) -> str:
+    return f"{settings.SITE_URL}{path}"
+
+
+def subscription_checkout_start(*, user, price_id: str) -> str:
+    """Start a Checkout Session in subscription mode for the signed-in user and
+    return its URL. Refused (AlreadySubscribed) when the user already has a
+    live subscription: Stripe is asked, since the mirror may lag its webhook."""
+    price = plan_price_get(price_id)
+    if price is None:
+        raise SubscriptionError("This plan is not available.")
+    customer = customer_get_or_create(user=user)
+    for remote in gateway.subscription_list_for_customer(customer.id):
+        if remote.status not in LIVE_STATUSES:
+            continue
+        if price.product_id in {item.product_id for item in remote.items}:
+            raise AlreadySubscribed(f"You already subscribe to {price.product.name}.")
+        raise AlreadySubscribed(
+            "You already have a subscription. To switch plans, use “Change plan” on your subscription page."
+        )
+    recurring = price.recurring or {}
+    metadata = {"shop_purpose": "subscription", "user_id": str(user.pk), "price": price.id}
+    session = gateway.checkout_session_create_subscription(
+        # A fresh key per click: the SDK's own retries of this call reuse it.
+        idempotency_key=f"shop-subscribe-{_user_token(user)}-{price.id}-{uuid.uuid4().hex}",
+        customer=customer.id,
+        price_id=price.id,
+        trial_period_days=recurring.get("trial_period_days") or None,
+        metadata=metadata,
+        success_url=_absolute(reverse("subscriptions:subscription")) + "?session_id={CHECKOUT_SESSION_ID}",
+        cancel_url=_absolute(reverse("subscriptions:plans")),
+    )
+    return session.url
+
+
+def subscription_mirror(subscription_id: str) -> Subscription:
+    """Mirror a subscription as Stripe has it now."""
+    return Subscription.sync_from_stripe_data(Subscription(id=subscription_id).api_retrieve())
+
+
+def subscription_checkout_completed(*, session: CheckoutSession) -> Subscription | None:
+    """checkout.session.completed in subscription mode: make sure the customer
+    is tied to its user and the subscription is in the mirror (dj-stripe's own
+    subscription events do the same; whichever comes first wins, both read
+    Stripe's current state)."""
+    if not session.subscription_id:
+        return None
+    user_id = session.metadata.get("user_id")
+    if session.customer_id:
+        user = None
+        if str(user_id or "").isdigit():
+            user = get_user_model().objects.filter(pk=int(user_id)).first()
+        customer_mirror(session.customer_id, user=user)
+    return subscription_mirror(session.subscription_id)
+
+
+# ---------------------------------------------------------------------------
+# Self-service changes (each confirmed by its webhook)
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PreviewLine:
+    description: str
+    amount: int
+    proration: bool
+
+
+@dataclass(frozen=True)
+class ChangePreview:
+    price: Price
+    proration_date: int
+    amount_due: int
+    currency: str
+    lines: tuple[PreviewLine, ...]
+    immediate: bool  # charged (or credited) now, on its own invoice
+
+    @property
+    def proration_lines(self) -> tuple[PreviewLine, ...]:
+        return tuple(line for line in self.lines if line.proration)
+
+
+def _change_details(subscription: Subscription, price: Price, proration_date: int) -> dict:
+    item = subscription_item(subscription)
+    return {
+        "items": [{"id": item["id"], "price": price.id}],
+        "proration_behavior": settings.SUBSCRIPTION_PRORATION_BEHAVIOR,
+        "proration_date": proration_date,
+    }
+
+
+def _changeable(subscription: Subscription, price_id: str) -> Price:
+    if subscription.status not in ("active", "trialing"):
+        raise SubscriptionError("Only an active subscription can change plan.")
+    price = plan_price_get(price_id)
+    if price is None:
+        raise SubscriptionError("This plan is not available.")
+    if not subscription_item(subscription):
+        raise SubscriptionError("This subscription has no plan to change.")
+    return price
+
+
+def subscription_change_preview(*, subscription: Subscription, price_id: str) -> ChangePreview | None:
+    """What changing to `price_id` would cost now (Stripe's invoice preview with
+    the prorations). None when it is the plan the subscription already has."""
+    price = _changeable(subscription, price_id)
+    if subscription_price_id(subscription) == price.id:
+        return None
+    proration_date = int(timezone.now().timestamp())
+    if subscription.test_clock:
+        # On a test clock "now" is the clock's time.
+        proration_date = gateway.test_clock_retrieve(subscription.test_clock).frozen_time
+    preview = gateway.invoice_create_preview(
+        customer=subscription.customer.id,
+        subscription=subscription.id,
+        subscription_details=_change_details(subscription, price, proration_date),
+    )
+    lines = tuple(
+        PreviewLine(description=line.description, amount=line.amount, proration=line.proration)
+        for line in preview.lines
+    )
+    immediate = preview.billing_reason == "subscription_update" or (
+        settings.SUBSCRIPTION_PRORATION_BEHAVIOR == "always_invoice"
+    )
+    return ChangePreview(
+        price=price,
+        proration_date=proration_date,
+        amount_due=preview.amount_due,
+        currency=preview.currency or price.currency,
+        lines=lines,
+        immediate=immediate,
+    )
+
+
+def subscription_change_plan(*, subscription: Subscription, price_id: str, proration_date: int) -> bool:
+    """Move the subscription to another price, prorated as previewed (the same
+    proration date). Returns False, doing nothing, for the plan it already has."""
+    price = _changeable(subscription, price_id)
+    if subscription_price_id(subscription) == price.id:
+        return False
+    gateway.subscription_update(
+        subscription.id,
+        params=_change_details(subscription, price, int(proration_date)),
+        idempotency_key=f"shop-sub-{subscription.id}-change-{price.id}-{int(proration_date)}",
+    )
+    return True
+
+
+def subscription_cancel_at_period_end(*, subscription: Subscription) -> None:
+    if subscription.status not in LIVE_STATUSES:
+        raise SubscriptionError("This subscription has already ended.")
+    if subscription.cancel_at_period_end:
+        return
+    gateway.subscription_update(
+        subscription.id,
+        params={"cancel_at_period_end": True},
+        idempotency_key=f"shop-sub-{subscription.id}-cancel-{uuid.uuid4().hex}",
+    )
+
+
+def subscription_resume(*, subscription: Subscription) -> None:
+    """Undo a cancellation at period end, before the period ends."""
+    if subscription.status not in LIVE_STATUSES:
+        raise SubscriptionError("This subscription has already ended; subscribe again from the plans page.")
+    if not (subscription.cancel_at_period_end or subscription.cancel_at):
+        return
+    gateway.subscription_update(
+        subscription.id,
+        params={"cancel_at_period_end": False},
+        idempotency_key=f"shop-sub-{subscription.id}-resume-{uuid.uuid4().hex}",
+    )
+
+
+def card_replace_start(*, subscription: Subscription) -> str:
+    """A Checkout Session in setup mode to save a new card; the webhook makes it
+    the default of the customer and of the subscription, and pays an overdue
+    invoice with it."""
+    if subscription.status not in LIVE_STATUSES:
+        raise SubscriptionError("This subscription has ended; there is no card to replace.")
+    metadata = {"shop_purpose": "card_replace", "subscription": subscription.id}
+    session = gateway.checkout_session_create_setup(
+        idempotency_key=f"shop-sub-{subscription.id}-card-{uuid.uuid4().hex}",
+        customer=subscription.customer.id,
+        currency=(subscription.stripe_data.get("currency") or settings.SHOP_CURRENCY),
+        metadata=metadata,
+        success_url=_absolute(reverse("subscriptions:subscription")) + "?card_session={CHECKOUT_SESSION_ID}",
+        cancel_url=_absolute(reverse("subscriptions:subscription")),
+    )
+    return session.url
+
+
+def card_replace_completed(*, session: CheckoutSession) -> Subscription | None:
+    """checkout.session.completed in setup mode: the new card becomes the
+    default for the customer's invoices and for the subscription; an overdue
+    invoice is paid with it at once (Stripe would otherwise wait for its next
+    retry). Every write carries an idempotency key, so a repeated webhook is
+    harmless."""
+    if not session.setup_intent_id:
+        return None
+    intent = gateway.setup_intent_retrieve(session.setup_intent_id)
+    if intent.status != "succeeded":
+        logger.info("setup intent %s is %s; no card to use", intent.id, intent.status)
+        return None
+    method_id = intent.payment_method_id
+    customer_id = session.customer_id or intent.customer_id
+    if not (method_id and customer_id):
+        return None
+    gateway.customer_set_default_payment_method(customer_id, payment_method_id=method_id)
+    subscription_id = session.metadata.get("subscription")
+    subscription = None
+    if subscription_id:
+        remote = gateway.subscription_update(
+            subscription_id,
+            params={"default_payment_method": method_id},
+            idempotency_key=f"shop-sub-{subscription_id}-default-pm-{method_id}",
+        )
+        if remote.status in ("past_due", "unpaid") and remote.latest_invoice_id:
+            invoice_pay_overdue(invoice_id=remote.latest_invoice_id, payment_method_id=method_id)
+        subscription = subscription_mirror(subscription_id)
+    customer_mirror(customer_id)
+    return subscription
+
+
+def invoice_pay_overdue(*, invoice_id: str, payment_method_id: str) -> bool:
+    """Pay an open invoice with the given card now. A decline is not an error
+    here: the invoice stays open and Stripe's retries go on."""
+    try:
+        invoice = gateway.invoice_pay(
+            invoice_id,
+            idempotency_key=f"shop-invoice-{invoice_id}-pay-{payment_method_id}",
+            payment_method=payment_method_id,
+        )
+    except PaymentDeclined as error:
+        logger.info("overdue invoice %s not paid with the new card: %s", invoice_id, error.detail or error)
+        return False
+    except GatewayError as error:
+        if "paid" in (error.detail or str(error)).lower():
+            return True  # paid meanwhile (a retry, or an earlier delivery of this webhook)
+        raise
+    return invoice.status == "paid"
+
+
+# ---------------------------------------------------------------------------
+# Staff
+# ---------------------------------------------------------------------------
+
+
+def subscription_cancel_now(*, subscription: Subscription, staff, reason: str = "") -> None:
+    """Staff cancel a subscription at once, through Stripe (the
+    customer.subscription.deleted webhook brings it into the mirror and tells
+    the customer). Recorded in the audit trail."""
+    if subscription.status in ("canceled", "incomplete_expired"):
+        raise SubscriptionError(f"{subscription.id} has already ended.")
+    gateway.subscription_cancel(
+        subscription.id,
+        idempotency_key=f"shop-sub-{subscription.id}-staff-cancel",
+        comment=f"Cancelled by staff ({staff.get_username()}){': ' + reason if reason else ''}",
+    )
+    audit_record(
+        actor=staff,
+        action="subscription.cancelled",
+        target=subscription,
+        message=f"Subscription {subscription.id} ({subscription.customer.email}) cancelled by staff at Stripe",
+        reason=reason,
+        data={"subscription": subscription.id, "customer": subscription.customer.id},
+    )

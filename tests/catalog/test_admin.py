@@ -1,0 +1,43 @@
+import pytest
+from django.urls import reverse
+
+from tests.factories import ProductFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff_client(client):
+    client.force_login(UserFactory(username="boss", is_staff=True, is_superuser=True))
+    return client
+
+
+def test_product_admin_list_search_and_filter(staff_client):
+    mug = ProductFactory(name="Stoneware mug", sku="MUG-1", unit_amount=1600)
+    ProductFactory(name="Kettle", sku="KET-1")
+    response = staff_client.get(reverse("admin:catalog_product_changelist"))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "€16.00" in html
+    assert 'name="form-0-stock"' in html  # stock editable in the list
+    response = staff_client.get(reverse("admin:catalog_product_changelist"), {"q": "MUG-1"})
+    assert list(response.context["cl"].result_list) == [mug]
+    response = staff_client.get(reverse("admin:catalog_product_changelist"), {"category__id__exact": mug.category_id})
+    assert list(response.context["cl"].result_list) == [mug]
+    assert staff_client.get(reverse("admin:catalog_product_change", args=[mug.pk])).status_code == 200
+    assert staff_client.get(reverse("admin:catalog_category_changelist")).status_code == 200
+    assert staff_client.get(reverse("admin:catalog_taxrate_changelist")).status_code == 200
+
+
+def test_stock_edited_from_the_list(staff_client):
+    product = ProductFactory(stock=3)
+    response = staff_client.post(
+        reverse("admin:catalog_product_changelist"),
+        {
+            "form-TOTAL_FORMS": "1", "form-INITIAL_FORMS": "1", "form-MIN_NUM_FORMS": "0", "form-MAX_NUM_FORMS": "1000",
+            "form-0-id": str(product.pk), "form-0-stock": "12", "form-0-active": "on", "_save": "Save",
+        },
+    )
+    assert response.status_code == 302
+    product.refresh_from_db()
+    assert product.stock == 12
