@@ -27,7 +27,8 @@ class BenchDatabase:
         self.name = None
         url = os.environ.get("DATABASE_URL", "")
         if url.startswith(("postgres://", "postgresql://")):
-            self.pg_server = url
+            # CREATE/DROP DATABASE from the server's maintenance database.
+            self.pg_server = urlunsplit(urlsplit(url)._replace(path="/postgres"))
             self.name = f"shop_bench_{uuid.uuid4().hex[:8]}"
             self.url = urlunsplit(urlsplit(url)._replace(path=f"/{self.name}"))
         else:

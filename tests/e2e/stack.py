@@ -83,7 +83,9 @@ class Stack:
         env.pop("DEMO_PASSWORD", None)  # the seeded logins keep their documented passwords
         database_url = os.environ.get("DATABASE_URL", "")
         if database_url.startswith(("postgres://", "postgresql://")):
-            self._pg_server = database_url
+            # CREATE/DROP DATABASE from the server's maintenance database:
+            # the configured database need not exist.
+            self._pg_server = urlunsplit(urlsplit(database_url)._replace(path="/postgres"))
             self._pg_database = f"shop_e2e_{uuid.uuid4().hex[:8]}"
             parts = urlsplit(database_url)
             env["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{self._pg_database}"))
