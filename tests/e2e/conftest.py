@@ -1,6 +1,11 @@
 """Browser tests: Playwright drives Debian's Chromium against the whole stack
 (emulator, gunicorn, Celery worker). Screenshots of every page are saved
-under test-artifacts/e2e/ as test artefacts."""
+under test-artifacts/e2e/ as test artefacts.
+
+One stack serves every browser test of the session (starting one costs about
+a minute: migrations, seed, plans at the emulator, processes). The journeys
+share its database as customers share a shop: each test finds its own order,
+invoice or subscription by what it created, never by position or count."""
 
 import re
 from pathlib import Path
@@ -19,8 +24,8 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.e2e)
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory, request):
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory):
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: run `make browser-deps` (apt-get install chromium)")
     stack = Stack(tmp_path_factory.mktemp("stack"))
@@ -28,11 +33,11 @@ def stack(tmp_path_factory, request):
         stack.start()
         yield stack
     finally:
-        stack.copy_logs(ARTIFACTS / request.module.__name__.rsplit(".", 1)[-1] / "logs")
+        stack.copy_logs(ARTIFACTS / "logs")
         stack.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser():
     from playwright.sync_api import sync_playwright
 

@@ -68,13 +68,15 @@ def test_buy_two_products_pay_and_download_the_invoice(stack, page):
     # The page refreshes itself until the webhook has marked the order paid
     # and the worker has issued the invoice.
     page.locator("[data-role=status]", has_text="Paid").wait_for(timeout=60_000)
-    page.get_by_role("link", name=re.compile(r"Invoice INV-")).wait_for(timeout=60_000)
+    invoice_link = page.get_by_role("link", name=re.compile(r"Invoice INV-"))
+    invoice_link.wait_for(timeout=60_000)
     page.snap("status-paid")
+    number = re.search(r"INV-\d{4}-\d{6}", invoice_link.inner_text()).group(0)
 
+    # The account lists this order's invoice (among the customer's documents).
     page.goto(stack.url + "/account/")
     page.snap("account")
-    invoice_row = page.locator("tr", has_text=re.compile(r"INV-\d{4}-\d{6}")).first
-    number = re.search(r"INV-\d{4}-\d{6}", invoice_row.inner_text()).group(0)
+    invoice_row = page.locator("tr", has_text=number)
     total = re.search(r"€[\d,]+\.\d\d", invoice_row.inner_text()).group(0)
     with page.expect_download() as download_info:
         invoice_row.get_by_role("link", name=re.compile("download", re.I)).click()
