@@ -4,11 +4,13 @@ from django.contrib import admin
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
+from core.admin import ReadOnlyAdminMixin, ReadOnlyTabularInline
+
 from .models import AuditEntry
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("created_at", "actor_label", "actor_type", "action", "order_link", "message")
     list_filter = ("actor_type", "action", ("created_at", admin.DateFieldListFilter))
     search_fields = ("message", "reason", "actor_label", "action", "=order__id", "object_id")
@@ -17,15 +19,6 @@ class AuditEntryAdmin(admin.ModelAdmin):
     fields = ("created_at", "actor_type", "actor_label", "actor", "action", "order_link", "object_type",
               "object_id", "message", "reason", "data")
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="Order", ordering="order")
     def order_link(self, obj):
@@ -38,13 +31,11 @@ class AuditEntryAdmin(admin.ModelAdmin):
         return format_html('<a href="{}">{}</a>', url, obj.order)
 
 
-class AuditEntryInline(admin.TabularInline):
+class AuditEntryInline(ReadOnlyTabularInline):
     """An order's trail on its admin page, oldest first; read-only."""
 
     model = AuditEntry
     fk_name = "order"
-    extra = 0
-    can_delete = False
     ordering = ("created_at", "pk")
     fields = ("created_at", "actor_label", "action", "message", "reason")
     readonly_fields = fields
@@ -53,12 +44,3 @@ class AuditEntryInline(admin.TabularInline):
     def has_view_permission(self, request, obj=None):
         # Whoever may see the order sees how it got where it is.
         return request.user.has_perm("orders.view_order") or super().has_view_permission(request, obj)
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
