@@ -15,6 +15,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 
+from core.money import format_rate
+
 
 class Category(models.Model):
     name = models.CharField(max_length=100)
@@ -45,7 +47,7 @@ class TaxRate(models.Model):
         ordering = ["-rate"]
 
     def __str__(self):
-        return f"{self.name} ({self.rate.normalize()}%)"
+        return f"{self.name} ({format_rate(self.rate)})"
 
 
 def default_currency() -> str:

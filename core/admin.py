@@ -4,6 +4,8 @@ from django.contrib import admin
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
+from .money import format_money
+
 
 class ReadOnlyAdminMixin:
     """Records that change only through services (or Stripe): staff read them
@@ -22,6 +24,21 @@ class ReadOnlyAdminMixin:
 class ReadOnlyTabularInline(ReadOnlyAdminMixin, admin.TabularInline):
     extra = 0
     can_delete = False
+
+
+def money_display(amount: str, *, description: str, currency: str = "currency", ordering: str | None = None):
+    """An admin column or read-only field showing the integer minor units in
+    `amount` as money ("€94.80", "12.50 USD"), with the object's `currency`:
+
+        total_display = money_display("total", description="Total")
+    """
+
+    @admin.display(description=description, ordering=ordering if ordering is not None else amount)
+    def show(self, obj):
+        value = getattr(obj, amount)
+        return "—" if value is None else format_money(value, getattr(obj, currency))
+
+    return show
 
 
 def admin_link(obj, label=None) -> str:

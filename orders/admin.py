@@ -9,16 +9,31 @@ from django.utils.html import format_html
 
 from audit.admin import AuditEntryInline
 from billing.models import Document
-from core.admin import ReadOnlyTabularInline
-from core.money import format_money
+from core.admin import ReadOnlyTabularInline, money_display
+from core.money import format_money, format_rate
 
 from .models import Order, OrderLine
 
 
 class OrderLineInline(ReadOnlyTabularInline):
     model = OrderLine
-    fields = ("sku", "name", "unit_amount", "quantity", "vat_rate")
+    fields = ("sku", "name", "unit_price", "quantity", "line_total", "vat")
     readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("order")
+
+    @admin.display(description="Unit price (VAT incl.)")
+    def unit_price(self, obj):
+        return format_money(obj.unit_amount, obj.order.currency)
+
+    @admin.display(description="Total")
+    def line_total(self, obj):
+        return format_money(obj.total, obj.order.currency)
+
+    @admin.display(description="VAT")
+    def vat(self, obj):
+        return format_rate(obj.vat_rate)
 
 
 class DocumentInline(ReadOnlyTabularInline):
@@ -41,22 +56,24 @@ class DocumentInline(ReadOnlyTabularInline):
 
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "created_at", "email", "status", "total", "currency", "needs_attention")
+    list_display = ("__str__", "created_at", "email", "status", "total_display", "needs_attention")
     list_filter = ("status", "currency", "created_at")
     search_fields = ("=id", "email", "billing_name", "stripe_checkout_session_id", "stripe_payment_intent_id")
     date_hierarchy = "created_at"
     inlines = [OrderLineInline, DocumentInline, AuditEntryInline]
     # Orders change only through their services (payments, refunds); staff read them here.
+    total_display = money_display("total", description="Total")
+    paid_display = money_display("amount_paid", description="Amount paid")
     readonly_fields = (
-        "reference", "customer", "email", "status", "currency", "total", "amount_paid",
+        "reference", "customer", "email", "status", "total_display", "paid_display",
         "created_at", "expires_at", "paid_at", "closed_at", "stripe_checkout_session_id",
         "stripe_payment_intent_id", "payment_error",
         "billing_name", "billing_company", "billing_line1", "billing_postal_code", "billing_city",
         "billing_country", "vat_id",
     )
     fieldsets = (
-        (None, {"fields": ("reference", "status", "needs_attention", "customer", "email", "total", "currency",
-                           "amount_paid", "payment_error")}),
+        (None, {"fields": ("reference", "status", "needs_attention", "customer", "email", "total_display",
+                           "paid_display", "payment_error")}),
         ("Billing address", {"fields": ("billing_name", "billing_company", "billing_line1", "billing_postal_code",
                                         "billing_city", "billing_country", "vat_id")}),
         ("Dates", {"fields": ("created_at", "expires_at", "paid_at", "closed_at")}),

@@ -5,6 +5,8 @@ which order, how much, and whether it went through."""
 from django.conf import settings
 from django.db import models
 
+from core.money import format_money
+
 
 class Payment(models.Model):
     class Status(models.TextChoices):
@@ -35,7 +37,7 @@ class Payment(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.get_status_display()} {self.amount} {self.currency.upper()} ({self.stripe_payment_intent_id})"
+        return f"{self.get_status_display()} {format_money(self.amount, self.currency)} ({self.stripe_payment_intent_id})"
 
 
 class Refund(models.Model):
@@ -105,7 +107,7 @@ class Refund(models.Model):
         constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0), name="refund_amount_positive")]
 
     def __str__(self):
-        return f"Refund #{self.pk} {self.amount} {self.currency.upper()} ({self.get_status_display()})"
+        return f"Refund #{self.pk} {format_money(self.amount, self.currency)} ({self.get_status_display()})"
 
     @property
     def idempotency_key(self) -> str:

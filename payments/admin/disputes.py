@@ -9,7 +9,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from core.admin import ReadOnlyAdminMixin
+from core.admin import ReadOnlyAdminMixin, money_display
 from core.money import format_money
 
 from .. import disputes as dispute_services
@@ -52,9 +52,7 @@ class DisputeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
               "evidence_submitted_at", "evidence_submitted_by", "evidence", "outcome", "lost_display",
               "closed_at", "stripe_charge_id", "stripe_payment_intent_id", "created_at", "updated_at")
 
-    @admin.display(description="Amount", ordering="amount")
-    def amount_display(self, obj):
-        return format_money(obj.amount, obj.currency)
+    amount_display = money_display("amount", description="Amount")
 
     @admin.display(description="Amount lost")
     def lost_display(self, obj):

@@ -13,7 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from core.admin import ReadOnlyTabularInline, admin_link
+from core.admin import ReadOnlyTabularInline, admin_link, money_display
 from core.money import format_money, to_major_units
 from orders.admin import DocumentInline, OrderAdmin, OrderLineInline
 from orders.models import Order
@@ -26,9 +26,10 @@ REFUND_PERMISSION = "payments.add_refund"
 
 class PaymentInline(ReadOnlyTabularInline):
     model = Payment
-    fields = ("created_at", "status", "amount", "currency", "card_brand", "card_last4",
+    fields = ("created_at", "status", "amount_display", "card_brand", "card_last4",
               "stripe_payment_intent_id", "failure_message")
     readonly_fields = fields
+    amount_display = money_display("amount", description="Amount")
 
 
 class RefundInline(ReadOnlyTabularInline):
@@ -44,9 +45,7 @@ class RefundInline(ReadOnlyTabularInline):
     def refund_link(self, obj):
         return admin_link(obj, f"#{obj.pk}")
 
-    @admin.display(description="Amount")
-    def amount_display(self, obj):
-        return format_money(obj.amount, obj.currency)
+    amount_display = money_display("amount", description="Amount")
 
     @admin.display(description="Problem")
     def problem(self, obj):
@@ -76,9 +75,7 @@ class DisputeInline(ReadOnlyTabularInline):
     def dispute_link(self, obj):
         return admin_link(obj, obj.stripe_dispute_id)
 
-    @admin.display(description="Amount")
-    def amount_display(self, obj):
-        return format_money(obj.amount, obj.currency)
+    amount_display = money_display("amount", description="Amount")
 
     @admin.display(description="Amount lost")
     def lost_display(self, obj):

@@ -4,8 +4,7 @@ payments/admin/orders.py)."""
 
 from django.contrib import admin
 
-from core.admin import ReadOnlyAdminMixin
-from core.money import format_money
+from core.admin import ReadOnlyAdminMixin, money_display
 
 from ..models import Refund
 
@@ -19,6 +18,4 @@ class RefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ("order", "credit_note", "requested_by")
     readonly_fields = [f.name for f in Refund._meta.fields]
 
-    @admin.display(description="Amount", ordering="amount")
-    def amount_display(self, obj):
-        return format_money(obj.amount, obj.currency)
+    amount_display = money_display("amount", description="Amount")

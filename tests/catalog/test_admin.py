@@ -41,3 +41,13 @@ def test_stock_edited_from_the_list(staff_client):
     assert response.status_code == 302
     product.refresh_from_db()
     assert product.stock == 12
+
+
+def test_tax_rates_read_as_percentages(staff_client):
+    from tests.factories import TaxRateFactory
+
+    TaxRateFactory(name="Standard rate", rate="20.00")
+    TaxRateFactory(name="Reduced rate", rate="5.50")
+    page = staff_client.get(reverse("admin:catalog_product_add")).content.decode()
+    assert "Standard rate (20%)" in page and "Reduced rate (5.5%)" in page
+    assert "2E+1" not in page
