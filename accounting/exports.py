@@ -81,10 +81,6 @@ def _rate_label(key: tuple[str, Decimal]) -> str:
     return f"{text}%" if category == "S" else f"{text}% {category}"
 
 
-def _sign(kind: str) -> int:
-    return -1 if kind == Document.Kind.CREDIT_NOTE else 1
-
-
 def _zip_info(name: str, period: Period, *, compress: int, size: int | None = None) -> zipfile.ZipInfo:
     info = zipfile.ZipInfo(name, date_time=(period.start.year, period.start.month, period.start.day, 0, 0, 0))
     info.compress_type = compress
@@ -116,7 +112,7 @@ def _journal_rows(period: Period, rate_keys: list[tuple[str, Decimal]]) -> Itera
         snap = doc["snapshot"]
         buyer = snap.get("buyer") or {}
         currency = doc["currency"]
-        sign = _sign(doc["kind"])
+        sign = Document.sign_of(doc["kind"])
         reverse_charge = bool(snap.get("reverse_charge"))
         per_rate = {}
         for row in snap.get("vat_breakdown") or []:

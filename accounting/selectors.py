@@ -67,4 +67,6 @@ def document_list_for_accountant(*, filters: DocumentFilters) -> QuerySet[Docume
 
 
 def document_currencies() -> list[str]:
-    return sorted(Document.objects.values_list("currency", flat=True).distinct())
+    # order_by() drops the model's default ordering, which DISTINCT would
+    # otherwise apply to (one row per document instead of one per currency).
+    return list(Document.objects.order_by("currency").values_list("currency", flat=True).distinct())

@@ -133,6 +133,28 @@ class Document(models.Model):
     def has_pdf(self) -> bool:
         return bool(self.pdf) and self.pdf_rendered_at is not None
 
+    @classmethod
+    def sign_of(cls, kind: str) -> int:
+        """-1 for a credit note: its amounts are stored positive and reduce
+        revenue and VAT, so they read negative in lists and journals."""
+        return -1 if kind == cls.Kind.CREDIT_NOTE else 1
+
+    @property
+    def sign(self) -> int:
+        return self.sign_of(self.kind)
+
+    @property
+    def signed_net(self) -> int:
+        return self.sign * self.total_net
+
+    @property
+    def signed_tax(self) -> int:
+        return self.sign * self.total_tax
+
+    @property
+    def signed_gross(self) -> int:
+        return self.sign * self.total_gross
+
     @property
     def pdf_filename(self) -> str:
         return f"{self.number}.pdf"

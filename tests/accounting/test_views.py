@@ -141,3 +141,20 @@ def test_audit_page(client, accountant):
     assert response.status_code == 200
     assert b"Every series is gapless and without duplicates." in response.content
     assert b"INV-2025-000001" in response.content
+
+
+def test_a_credit_note_reads_negative_in_the_archive_as_in_the_journal(client, accountant):
+    invoice = issue_invoice(day=date(2025, 3, 10))
+    issue_credit_note(invoice=invoice, amount=1000, day=date(2025, 3, 12))
+    client.force_login(accountant)
+    html = client.get(reverse("accounting:document_list"), {"kind": "credit_note"}).content.decode()
+    assert "-€10.00" in html
+
+
+def test_the_currency_filter_offers_each_currency_once(client, accountant):
+    for _ in range(3):
+        issue_invoice(day=date(2025, 3, 10))
+    issue_invoice(day=date(2025, 3, 10), buyer=US_CONSUMER, currency="usd")
+    client.force_login(accountant)
+    form = client.get(reverse("accounting:document_list")).context["form"]
+    assert [value for value, _ in form.fields["currency"].choices if value] == ["eur", "usd"]
