@@ -21,6 +21,7 @@ from orders.exceptions import OrderError, PaymentMismatch
 from orders.models import Order
 
 from . import gateway
+from .decline_messages import customer_message
 from .exceptions import GatewayError, GatewayRequestRefused
 from .gateway import CheckoutSession, PaymentIntent
 from .models import Payment
@@ -174,16 +175,17 @@ def payment_intent_failed(*, intent: PaymentIntent) -> Order | None:
         logger.info("payment intent %s failed, not one of our orders; ignored", intent.id)
         return None
     error = intent.last_payment_error
-    message = (error.message if error else "") or "Your payment was declined."
+    # Staff keep Stripe's words on the payment; the customer reads their own.
+    stripe_message = (error.message if error else "") or "Your payment was declined."
     # One row per failed attempt (its charge): a repeated webhook adds nothing.
     Payment.objects.get_or_create(
         stripe_payment_intent_id=intent.id,
         stripe_charge_id=error.charge_id if error else "",
         status=Payment.Status.FAILED,
-        failure_message=message[:500],
+        failure_message=stripe_message[:500],
         defaults={"order": order, "amount": intent.amount, "currency": intent.currency or order.currency},
     )
-    return order_services.order_record_payment_error(order_id=order.pk, message=message)
+    return order_services.order_record_payment_error(order_id=order.pk, message=customer_message(error))
 
 
 def order_reconcile(*, order_id: int) -> Order:

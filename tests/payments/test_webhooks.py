@@ -167,6 +167,29 @@ def test_declined_card_keeps_the_order_open_with_the_reason(stripe_emulator, str
     assert product.stock == 1  # still reserved: the customer may try another card
 
 
+@pytest.mark.parametrize(
+    ("card", "three_d_secure", "customer_reads"),
+    [
+        ("4000000000009995", "approve", "Your card has insufficient funds"),
+        ("4000002500003155", "fail", "security check of your bank (3-D Secure) was not completed"),
+    ],
+)
+def test_a_failed_payment_reads_in_the_customers_words_staff_keep_stripes(
+    stripe_emulator, stripe_webhooks, order_at_checkout, client, card, three_d_secure, customer_reads
+):
+    order, session_id, _product = order_at_checkout
+    emulator_control(stripe_emulator.url, f"checkout/sessions/{session_id}/pay",
+                     {"card": card, "three_d_secure": three_d_secure})
+    stripe_webhooks()
+
+    order.refresh_from_db()
+    assert customer_reads in order.payment_error and "PaymentMethod" not in order.payment_error
+    page = client.get(order.get_absolute_url()).content.decode()
+    assert customer_reads in page and "No money was taken" in page
+    payment = order.payments.get()
+    assert payment.status == "failed" and payment.failure_message and payment.failure_message != order.payment_error
+
+
 def test_expired_session_expires_the_order_and_releases_stock(stripe_emulator, stripe_webhooks, order_at_checkout):
     import stripe
 
