@@ -46,7 +46,8 @@ def audit_record(
     actor_type, user, label = _actor(actor, actor_label)
     object_type = object_id = ""
     if target is not None:
-        object_type = target._meta.label_lower
+        # A proxy (e.g. the admin's view of a model) is recorded as its model.
+        object_type = target._meta.concrete_model._meta.label_lower
         object_id = str(target.pk)
     if order is None and target is not None and target._meta.label_lower == "orders.order":
         order = target

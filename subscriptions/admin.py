@@ -6,14 +6,19 @@ dj-stripe keeps its own raw admin too.
 """
 
 from django.contrib import admin, messages
-from django.utils.html import format_html
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
+from audit.selectors import audit_entries_for
 from core.admin import ReadOnlyAdminMixin
 from payments.exceptions import GatewayError
 
 from . import selectors, services
 from .exceptions import SubscriptionError
 from .models import ShopSubscription, SubscriptionNotice
+from .plans import INTERVAL_LABELS
 
 
 class StatusFilter(admin.SimpleListFilter):
@@ -31,14 +36,25 @@ class StatusFilter(admin.SimpleListFilter):
 
 @admin.register(ShopSubscription)
 class ShopSubscriptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("id", "status_badge", "customer_email", "plan", "renews_on", "cancelling", "created")
+    """One query for the list: the customer and its user are joined, and each
+    row's plan is read from the mirrored prices in the same query."""
+
+    list_display = ("title", "status_badge", "customer_email", "plan", "renews_on", "cancelling", "started")
     list_filter = (StatusFilter,)
     search_fields = ("id", "customer__id", "customer__email", "customer__subscriber__email")
     list_select_related = ("customer", "customer__subscriber")
     ordering = ("-created",)
-    actions = ("cancel_now",)
-    fields = ("id", "status_badge", "customer_email", "plan", "renews_on", "cancelling", "created", "stripe_link")
+    actions = ("cancel_at_period_end", "cancel_now")
+    fields = ("title", "status_badge", "customer_email", "plan", "renews_on", "cancelling", "started",
+              "stripe_link", "audit_trail")
     readonly_fields = fields
+
+    def get_queryset(self, request):
+        return selectors.subscriptions_with_plan(super().get_queryset(request))
+
+    @admin.display(description="Subscription", ordering="created")
+    def title(self, obj):
+        return str(obj)
 
     @admin.display(description="Status")
     def status_badge(self, obj):
@@ -46,21 +62,23 @@ class ShopSubscriptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Customer", ordering="customer__email")
     def customer_email(self, obj):
-        customer = obj.customer
-        if customer.subscriber_id:
-            return customer.subscriber.email or customer.subscriber.get_username()
-        return customer.email or customer.id
+        return selectors.subscriber_label(obj)
 
-    @admin.display(description="Plan")
+    @admin.display(description="Plan", ordering="plan_name")
     def plan(self, obj):
-        summary = selectors.subscription_summary(obj)
-        if summary.price is None:
-            return summary.plan_name
-        return f"{summary.plan_name} · {summary.price.interval_label}"
+        if not obj.plan_name:
+            return "—"
+        interval = INTERVAL_LABELS.get(obj.plan_interval or "", obj.plan_interval or "")
+        return f"{obj.plan_name} · {interval}" if interval else obj.plan_name
 
     @admin.display(description="Renewal / end")
     def renews_on(self, obj):
-        return selectors.subscription_period_end(obj)
+        end = selectors.subscription_period_end(obj)
+        return date_format(timezone.localtime(end), "DATE_FORMAT") if end else "—"
+
+    @admin.display(description="Started", ordering="created")
+    def started(self, obj):
+        return date_format(timezone.localtime(obj.created), "DATE_FORMAT") if obj.created else "—"
 
     @admin.display(description="Cancels at period end", boolean=True)
     def cancelling(self, obj):
@@ -70,26 +88,41 @@ class ShopSubscriptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def stripe_link(self, obj):
         return format_html('<a href="{}" rel="noopener" target="_blank">{}</a>', obj.get_stripe_dashboard_url(), obj.id)
 
+    @admin.display(description="Audit trail")
+    def audit_trail(self, obj):
+        entries = audit_entries_for(target=obj)
+        if not entries:
+            return "—"
+        return format_html_join(
+            mark_safe("<br>"), "{} · {} · {}{}",
+            ((date_format(timezone.localtime(e.created_at), "DATETIME_FORMAT"), e.actor_label, e.message,
+              f" ({e.reason})" if e.reason else "") for e in entries),
+        )
+
     def has_cancel_permission(self, request):
         # Staff who may change subscriptions (superusers, or given the permission).
         return request.user.is_staff and request.user.has_perm("subscriptions.change_shopsubscription")
 
+    def _act(self, request, queryset, service, done: str):
+        count = 0
+        for subscription in queryset.select_related("customer"):
+            try:
+                service(subscription=subscription, actor=request.user, reason="admin action")
+            except (SubscriptionError, GatewayError) as error:
+                self.message_user(request, f"{subscription}: {error}", messages.ERROR)
+            else:
+                count += 1
+        if count:
+            self.message_user(request, f"{count} subscription(s) {done} at Stripe; the list shows it once Stripe's "
+                                       "webhook confirms.", messages.SUCCESS)
+
+    @admin.action(description="Cancel at the end of the period (at Stripe)", permissions=["cancel"])
+    def cancel_at_period_end(self, request, queryset):
+        self._act(request, queryset, services.subscription_cancel_at_period_end, "set to cancel at period end")
+
     @admin.action(description="Cancel now (at Stripe)", permissions=["cancel"])
     def cancel_now(self, request, queryset):
-        done = 0
-        for subscription in queryset:
-            try:
-                services.subscription_cancel_now(subscription=subscription, staff=request.user, reason="admin action")
-            except (SubscriptionError, GatewayError) as error:
-                self.message_user(request, f"{subscription.id}: {error}", messages.ERROR)
-            else:
-                done += 1
-        if done:
-            self.message_user(
-                request,
-                f"{done} subscription(s) cancelled at Stripe; the list shows it once Stripe's webhook confirms.",
-                messages.SUCCESS,
-            )
+        self._act(request, queryset, services.subscription_cancel_now, "cancelled")
 
 
 @admin.register(SubscriptionNotice)

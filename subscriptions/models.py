@@ -49,3 +49,8 @@ class ShopSubscription(DjstripeSubscription):
         proxy = True
         verbose_name = "subscription"
         verbose_name_plural = "subscriptions"
+
+    def __str__(self):
+        customer = self.customer
+        who = customer.subscriber.email if customer.subscriber_id else (customer.email or customer.id)
+        return f"{who} · {self.id}"

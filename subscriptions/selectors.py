@@ -2,12 +2,13 @@
 what its page shows. They read dj-stripe's mirror only (Stripe's last word as
 its webhooks brought it), never Stripe itself."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from datetime import timezone as dt_timezone
 
-from django.db.models import Q
-from djstripe.models import Customer, PaymentMethod, Price, Subscription
+from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models.fields.json import KT
+from djstripe.models import Customer, Invoice, PaymentMethod, Price, Subscription
 
 from billing.models import Document
 from core.cards import card_brand_label
@@ -112,6 +113,24 @@ def customer_for_user(user) -> Customer | None:
     return Customer.objects.filter(subscriber=user).order_by("-created", "-djstripe_id").first()
 
 
+def subscriptions_with_plan(queryset: QuerySet[Subscription]) -> QuerySet[Subscription]:
+    """Subscriptions with their plan's name and interval (`plan_name`,
+    `plan_interval`) read from the mirrored price in the same query."""
+    price = Price.objects.filter(id=OuterRef("plan_price_id"))
+    return queryset.annotate(plan_price_id=KT("stripe_data__items__data__0__price__id")).annotate(
+        plan_name=Subquery(price.values("product__name")[:1]),
+        plan_interval=Subquery(price.annotate(interval=KT("stripe_data__recurring__interval")).values("interval")[:1]),
+    )
+
+
+def subscriber_label(subscription: Subscription) -> str:
+    """Who subscribes, as staff read it: the user's e-mail, else Stripe's."""
+    customer = subscription.customer
+    if customer.subscriber_id:
+        return customer.subscriber.email or customer.subscriber.get_username()
+    return customer.email or customer.id
+
+
 def subscriptions_for_user(user):
     if user is None or not user.is_authenticated:
         return Subscription.objects.none()
@@ -166,7 +185,9 @@ class SubscriptionSummary:
     trial_end: datetime | None
     card_brand: str
     card_last4: str
-    documents: list = field(default_factory=list)
+    # Past due: what the open invoice asks (None when nothing is overdue).
+    amount_due: int | None = None
+    currency: str = ""
 
     @property
     def is_live(self) -> bool:
@@ -207,8 +228,18 @@ def subscription_summary(subscription: Subscription) -> SubscriptionSummary:
         trial_end=_ts(data.get("trial_end")) if status == "trialing" else None,
         card_brand=card_brand_label(card.get("brand")),
         card_last4=card.get("last4", ""),
-        documents=list(subscription_documents_for_user(user=customer.subscriber)) if customer.subscriber else [],
+        amount_due=_overdue_amount(subscription) if status in ("past_due", "unpaid") else None,
+        currency=data.get("currency") or (price.currency if price else ""),
     )
+
+
+def _overdue_amount(subscription: Subscription) -> int | None:
+    latest = subscription.stripe_data.get("latest_invoice")
+    invoice_id = latest.get("id") if isinstance(latest, dict) else latest
+    invoice = Invoice.objects.filter(id=invoice_id).only("stripe_data").first() if invoice_id else None
+    if invoice is None or invoice.stripe_data.get("status") != "open":
+        return None
+    return int(invoice.stripe_data.get("amount_remaining", invoice.stripe_data.get("amount_due")) or 0)
 
 
 def subscription_documents_for_user(*, user):

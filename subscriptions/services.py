@@ -10,6 +10,8 @@ brought it into dj-stripe's mirror (subscriptions.selectors reads the mirror).
 import logging
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -26,9 +28,12 @@ from .exceptions import AlreadySubscribed, SubscriptionError
 from .selectors import (
     LIVE_STATUSES,
     customer_for_user,
+    plan_price,
     plan_price_get,
     subscription_item,
+    subscription_period_end,
     subscription_price_id,
+    subscription_summary,
 )
 
 logger = logging.getLogger(__name__)
@@ -163,16 +168,42 @@ class PreviewLine:
 
 @dataclass(frozen=True)
 class ChangePreview:
+    """What a plan change does, as Stripe will do it: what is charged and when,
+    and what credit the customer keeps."""
+
+    NOW = "now"  # on an invoice of its own, at once (always_invoice)
+    NEXT_INVOICE = "next_invoice"  # added to the next renewal (create_prorations)
+    TRIAL_END = "trial_end"  # nothing during a free trial; the new price from its end
+
     price: Price
     proration_date: int
-    amount_due: int
     currency: str
-    lines: tuple[PreviewLine, ...]
-    immediate: bool  # charged (or credited) now, on its own invoice
+    when: str
+    # Charged at `charge_on` (now, the next renewal or the trial's end), VAT incl.
+    amount_due: int
+    charge_on: datetime | None
+    lines: tuple[PreviewLine, ...] = ()
+    # The unused time of the current plan worth more than what is charged:
+    # Stripe keeps it on the customer's balance, for the next invoices.
+    credit_kept: int = 0
+    # When the new plan renews next, and at what price.
+    renews_on: datetime | None = None
 
     @property
     def proration_lines(self) -> tuple[PreviewLine, ...]:
         return tuple(line for line in self.lines if line.proration)
+
+
+def _add_interval(moment: datetime, interval: str, count: int = 1) -> datetime:
+    if interval == "year":
+        return moment.replace(year=moment.year + count)
+    if interval == "month":
+        index = moment.month - 1 + count
+        year, month = moment.year + index // 12, index % 12 + 1
+        last_day = [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28, 31, 30, 31, 30, 31, 31,
+                    30, 31, 30, 31][month - 1]
+        return moment.replace(year=year, month=month, day=min(moment.day, last_day))
+    return moment + timedelta(days=7 * count if interval == "week" else count)
 
 
 def _change_details(subscription: Subscription, price: Price, proration_date: int) -> dict:
@@ -196,11 +227,25 @@ def _changeable(subscription: Subscription, price_id: str) -> Price:
 
 
 def subscription_change_preview(*, subscription: Subscription, price_id: str) -> ChangePreview | None:
-    """What changing to `price_id` would cost now (Stripe's invoice preview with
-    the prorations). None when it is the plan the subscription already has."""
+    """What changing to `price_id` would do, as Stripe will do it. None when it
+    is the plan the subscription already has.
+
+    During a free trial nothing is charged and nothing is prorated: the trial
+    goes on with the new plan, whose price is charged when it ends. Otherwise
+    Stripe's invoice preview gives the prorations: charged at once on an
+    invoice of its own (always_invoice), or added to the next renewal; a
+    credit larger than the charge stays on the customer's balance."""
     price = _changeable(subscription, price_id)
     if subscription_price_id(subscription) == price.id:
         return None
+    new = plan_price(price)
+    summary = subscription_summary(subscription)
+    if subscription.status == "trialing" and summary.trial_end:
+        return ChangePreview(
+            price=price, proration_date=int(timezone.now().timestamp()), currency=new.currency,
+            when=ChangePreview.TRIAL_END, amount_due=new.amount, charge_on=summary.trial_end,
+            renews_on=_add_interval(summary.trial_end, new.interval),
+        )
     proration_date = int(timezone.now().timestamp())
     if subscription.test_clock:
         # On a test clock "now" is the clock's time.
@@ -214,20 +259,38 @@ def subscription_change_preview(*, subscription: Subscription, price_id: str) ->
         PreviewLine(description=line.description, amount=line.amount, proration=line.proration)
         for line in preview.lines
     )
-    immediate = preview.billing_reason == "subscription_update" or (
-        settings.SUBSCRIPTION_PRORATION_BEHAVIOR == "always_invoice"
-    )
+    now = datetime.fromtimestamp(proration_date, tz=dt_timezone.utc)
+    period_end = subscription_period_end(subscription)
+    # A change of interval (monthly <-> yearly) starts a new cycle now.
+    new_cycle = summary.price is not None and summary.price.interval != new.interval
+    if settings.SUBSCRIPTION_PRORATION_BEHAVIOR == "always_invoice" or new_cycle:
+        return ChangePreview(
+            price=price, proration_date=proration_date, currency=preview.currency or new.currency,
+            when=ChangePreview.NOW, amount_due=preview.amount_due, charge_on=now, lines=lines,
+            credit_kept=max(-sum(line.amount for line in lines), 0),
+            renews_on=_add_interval(now, new.interval) if new_cycle else period_end,
+        )
     return ChangePreview(
-        price=price,
-        proration_date=proration_date,
-        amount_due=preview.amount_due,
-        currency=preview.currency or price.currency,
-        lines=lines,
-        immediate=immediate,
+        price=price, proration_date=proration_date, currency=preview.currency or new.currency,
+        when=ChangePreview.NEXT_INVOICE, amount_due=preview.amount_due, charge_on=period_end,
+        lines=lines, renews_on=period_end,
     )
 
 
-def subscription_change_plan(*, subscription: Subscription, price_id: str, proration_date: int) -> bool:
+def _audit(*, subscription: Subscription, actor, action: str, message: str, reason: str = "", **data) -> None:
+    """The audit trail of a subscription action (asked of Stripe: its webhook
+    confirms it), by the customer or by staff."""
+    customer = subscription.customer
+    audit_record(
+        action=action, actor=actor, target=subscription, reason=reason,
+        message=f"Subscription {subscription.id} ({customer.email or customer.id}): {message}",
+        data={"subscription": subscription.id, "customer": customer.id, **data},
+    )
+
+
+def subscription_change_plan(
+    *, subscription: Subscription, price_id: str, proration_date: int, actor=None
+) -> bool:
     """Move the subscription to another price, prorated as previewed (the same
     proration date). Returns False, doing nothing, for the plan it already has."""
     price = _changeable(subscription, price_id)
@@ -238,10 +301,14 @@ def subscription_change_plan(*, subscription: Subscription, price_id: str, prora
         params=_change_details(subscription, price, int(proration_date)),
         idempotency_key=f"shop-sub-{subscription.id}-change-{price.id}-{int(proration_date)}",
     )
+    new = plan_price(price)
+    _audit(subscription=subscription, actor=actor, action="subscription.plan_changed",
+           message=f"plan change to {price.product.name} · {new.interval_label} asked of Stripe",
+           price=price.id)
     return True
 
 
-def subscription_cancel_at_period_end(*, subscription: Subscription) -> None:
+def subscription_cancel_at_period_end(*, subscription: Subscription, actor=None, reason: str = "") -> None:
     if subscription.status not in LIVE_STATUSES:
         raise SubscriptionError("This subscription has already ended.")
     if subscription.cancel_at_period_end:
@@ -251,9 +318,12 @@ def subscription_cancel_at_period_end(*, subscription: Subscription) -> None:
         params={"cancel_at_period_end": True},
         idempotency_key=f"shop-sub-{subscription.id}-cancel-{uuid.uuid4().hex}",
     )
+    end = subscription_period_end(subscription)
+    _audit(subscription=subscription, actor=actor, action="subscription.cancel_at_period_end", reason=reason,
+           message=f"cancellation at the end of the period{f' ({end:%Y-%m-%d})' if end else ''} asked of Stripe")
 
 
-def subscription_resume(*, subscription: Subscription) -> None:
+def subscription_resume(*, subscription: Subscription, actor=None) -> None:
     """Undo a cancellation at period end, before the period ends."""
     if subscription.status not in LIVE_STATUSES:
         raise SubscriptionError("This subscription has already ended; subscribe again from the plans page.")
@@ -264,6 +334,29 @@ def subscription_resume(*, subscription: Subscription) -> None:
         params={"cancel_at_period_end": False},
         idempotency_key=f"shop-sub-{subscription.id}-resume-{uuid.uuid4().hex}",
     )
+    _audit(subscription=subscription, actor=actor, action="subscription.resumed",
+           message="resuming (no cancellation at the end of the period) asked of Stripe")
+
+
+def subscription_pay_overdue(*, subscription: Subscription, actor=None) -> bool:
+    """The customer pays the overdue invoice now with the card on file. True
+    when Stripe took the payment; False when the card was declined again (the
+    invoice stays open: replace the card). Stripe's webhooks bring the paid
+    invoice and the active subscription into the mirror."""
+    invoice_id = overdue_invoice_id(subscription)
+    if subscription.status not in ("past_due", "unpaid") or not invoice_id:
+        raise SubscriptionError("Nothing is overdue on this subscription.")
+    paid = invoice_pay_overdue(invoice_id=invoice_id, payment_method_id=None)
+    _audit(subscription=subscription, actor=actor, action="subscription.overdue_paid" if paid else
+           "subscription.overdue_declined", message=f"overdue invoice {invoice_id} "
+           + ("paid with the card on file" if paid else "declined again on the card on file"), invoice=invoice_id)
+    return paid
+
+
+def overdue_invoice_id(subscription: Subscription) -> str:
+    """The invoice a past-due subscription waits on (Stripe's latest_invoice)."""
+    latest = subscription.stripe_data.get("latest_invoice")
+    return (latest.get("id") if isinstance(latest, dict) else latest) or ""
 
 
 def card_replace_start(*, subscription: Subscription) -> str:
@@ -302,6 +395,10 @@ def card_replace_completed(*, session: CheckoutSession) -> Subscription | None:
         return None
     gateway.customer_set_default_payment_method(customer_id, payment_method_id=method_id)
     subscription_id = session.metadata.get("subscription")
+    mirrored = Subscription.objects.filter(id=subscription_id).select_related("customer").first()
+    if mirrored is not None:
+        _audit(subscription=mirrored, actor="stripe", action="subscription.card_replaced",
+               message=f"new card {method_id} made the default (Checkout in setup mode)")
     subscription = None
     if subscription_id:
         remote = gateway.subscription_update(
@@ -316,13 +413,16 @@ def card_replace_completed(*, session: CheckoutSession) -> Subscription | None:
     return subscription
 
 
-def invoice_pay_overdue(*, invoice_id: str, payment_method_id: str) -> bool:
-    """Pay an open invoice with the given card now. A decline is not an error
-    here: the invoice stays open and Stripe's retries go on."""
+def invoice_pay_overdue(*, invoice_id: str, payment_method_id: str | None) -> bool:
+    """Pay an open invoice now, with the given card (None: the one on file). A
+    decline is not an error here: the invoice stays open and Stripe's retries
+    go on."""
+    # A new card is tried once per card; the card on file once per click.
+    attempt = payment_method_id or uuid.uuid4().hex
     try:
         invoice = gateway.invoice_pay(
             invoice_id,
-            idempotency_key=f"shop-invoice-{invoice_id}-pay-{payment_method_id}",
+            idempotency_key=f"shop-invoice-{invoice_id}-pay-{attempt}",
             payment_method=payment_method_id,
         )
     except PaymentDeclined as error:
@@ -340,7 +440,7 @@ def invoice_pay_overdue(*, invoice_id: str, payment_method_id: str) -> bool:
 # ---------------------------------------------------------------------------
 
 
-def subscription_cancel_now(*, subscription: Subscription, staff, reason: str = "") -> None:
+def subscription_cancel_now(*, subscription: Subscription, actor, reason: str = "") -> None:
     """Staff cancel a subscription at once, through Stripe (the
     customer.subscription.deleted webhook brings it into the mirror and tells
     the customer). Recorded in the audit trail."""
@@ -349,13 +449,7 @@ def subscription_cancel_now(*, subscription: Subscription, staff, reason: str = 
     gateway.subscription_cancel(
         subscription.id,
         idempotency_key=f"shop-sub-{subscription.id}-staff-cancel",
-        comment=f"Cancelled by staff ({staff.get_username()}){': ' + reason if reason else ''}",
+        comment=f"Cancelled by staff ({actor.get_username()}){': ' + reason if reason else ''}",
     )
-    audit_record(
-        actor=staff,
-        action="subscription.cancelled",
-        target=subscription,
-        message=f"Subscription {subscription.id} ({subscription.customer.email}) cancelled by staff at Stripe",
-        reason=reason,
-        data={"subscription": subscription.id, "customer": subscription.customer.id},
-    )
+    _audit(subscription=subscription, actor=actor, action="subscription.cancelled", reason=reason,
+           message="cancelled by staff at Stripe")

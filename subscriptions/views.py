@@ -37,6 +37,7 @@ PENDING_LABELS = {
     "cancel": "Your cancellation is pending confirmation.",
     "resume": "Resuming your subscription is pending confirmation.",
     "card": "Your new card is pending confirmation.",
+    "pay": "Your payment is being confirmed.",
 }
 
 
@@ -101,6 +102,8 @@ def _confirmed(pending: dict, subscription, summary) -> bool:
         return not summary.cancel_at_period_end
     if action == "card":
         return subscription.stripe_data.get("default_payment_method") != expect.get("previous_id")
+    if action == "pay":
+        return subscription.status not in ("past_due", "unpaid")
     return True
 
 
@@ -153,7 +156,7 @@ def subscription_detail(request):
             "summary": summary,
             "pending": [{**p, "label": PENDING_LABELS.get(p["action"], "A change is pending.")} for p in pending],
             "other_prices": other_prices,
-            "documents": summary.documents if summary else [],
+            "documents": selectors.subscription_documents_for_user(user=request.user) if summary else [],
         },
     )
 
@@ -170,7 +173,7 @@ def subscription_change(request, subscription_id: str):
             if not proration_date:
                 raise SubscriptionError("Please review the price of the change before confirming it.")
             changed = services.subscription_change_plan(
-                subscription=subscription, price_id=price_id, proration_date=proration_date
+                subscription=subscription, price_id=price_id, proration_date=proration_date, actor=request.user
             )
             if not changed:
                 messages.info(request, "You are already on this plan: nothing was changed.")
@@ -198,7 +201,7 @@ def _request_change(request, subscription_id: str, *, service, pending: str, don
     """Ask Stripe for a change; the page shows it pending until its webhook confirms it."""
     subscription = _own_subscription(request, subscription_id)
     try:
-        service(subscription=subscription)
+        service(subscription=subscription, actor=request.user)
     except (SubscriptionError, GatewayError) as error:
         messages.error(request, str(error))
     else:
@@ -208,12 +211,40 @@ def _request_change(request, subscription_id: str, *, service, pending: str, don
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def subscription_cancel(request, subscription_id: str):
+    """GET: what cancelling means (until when the customer keeps the plan);
+    POST (from that page): ask Stripe to cancel at the end of the period."""
+    if request.method == "GET":
+        subscription = _own_subscription(request, subscription_id)
+        summary = selectors.subscription_summary(subscription)
+        if not summary.is_live or summary.cancel_at_period_end:
+            return redirect("subscriptions:subscription")
+        return render(request, "subscriptions/subscription_cancel.html",
+                      {"subscription": subscription, "summary": summary,
+                       "ends_on": selectors.subscription_period_end(subscription)})
     return _request_change(
         request, subscription_id, service=services.subscription_cancel_at_period_end, pending="cancel",
         done="Cancellation requested: your subscription will end at the end of the period.",
     )
+
+
+@login_required
+@require_POST
+def subscription_pay(request, subscription_id: str):
+    """Pay the overdue invoice now with the card on file."""
+    subscription = _own_subscription(request, subscription_id)
+    try:
+        paid = services.subscription_pay_overdue(subscription=subscription, actor=request.user)
+    except (SubscriptionError, GatewayError) as error:
+        messages.error(request, str(error))
+        return redirect("subscriptions:subscription")
+    if paid:
+        _pending_add(request, "pay", subscription.id)
+        messages.success(request, "Payment received: your subscription is active again.")
+    else:
+        messages.error(request, "Your card was declined again. Replace your card: we charge the new one at once.")
+    return redirect("subscriptions:subscription")
 
 
 @login_required

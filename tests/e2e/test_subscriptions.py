@@ -92,7 +92,10 @@ def test_subscribe_change_cancel_resume_renew_and_dunning(stack, page):
     assert page.locator("[data-role=pending]").count() == 0
 
     # Cancel at period end, then resume before the end.
-    page.get_by_role("button", name="Cancel at period end").click()
+    page.get_by_role("link", name="Cancel at period end…").click()
+    page.snap("cancel-confirmation")
+    assert "stays active until" in page.locator("[data-role=cancel-consequence]").inner_text()
+    page.get_by_role("button", name="Yes, cancel at the end of the period").click()
     page.locator("[data-role=cancelling]").wait_for(timeout=60_000)
     page.snap("cancelling")
     page.get_by_role("button", name="Resume subscription").click()
