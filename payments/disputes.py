@@ -8,6 +8,7 @@ shown to staff with their evidence deadline, answered with evidence from admin.
 import logging
 from datetime import datetime
 from datetime import timezone as dt_timezone
+from pathlib import Path
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -29,12 +30,33 @@ from .refunds import order_for_payment
 logger = logging.getLogger(__name__)
 
 FLAG_PREFIX = "Dispute"
-# The text evidence staff can give from admin (Stripe's evidence field names).
-EVIDENCE_TEXT_FIELDS = (
-    "customer_name", "customer_email_address", "billing_address", "product_description", "service_date",
-    "shipping_carrier", "shipping_tracking_number", "shipping_date", "refund_policy_disclosure",
-    "refund_refusal_explanation", "uncategorized_text",
-)
+# The evidence staff can give from admin, by Stripe's evidence field names,
+# with how staff read them.
+EVIDENCE_TEXT_FIELDS = {
+    "customer_name": "Customer name",
+    "customer_email_address": "Customer e-mail",
+    "billing_address": "Billing address",
+    "product_description": "What was sold",
+    "service_date": "Delivered on",
+    "shipping_carrier": "Carrier",
+    "shipping_tracking_number": "Tracking number",
+    "shipping_date": "Shipped on",
+    "refund_policy_disclosure": "How the refund policy was shown",
+    "refund_refusal_explanation": "Why no refund was given",
+    "uncategorized_text": "Explanation",
+}
+# Documents uploaded as Stripe Files (the invoice goes in uncategorized_file).
+EVIDENCE_FILE_FIELDS = {
+    "receipt": "Receipt or confirmation sent to the customer",
+    "customer_communication": "Communication with the customer",
+    "shipping_documentation": "Proof of shipping or delivery",
+    "service_documentation": "Proof the service was provided",
+    "refund_policy": "Refund policy",
+}
+EVIDENCE_FILE_TYPES = {".pdf": "pdf", ".png": "png", ".jpg": "jpg", ".jpeg": "jpg"}
+# Stripe takes at most 5 MB of evidence files per dispute.
+EVIDENCE_FILES_MAX_BYTES = 5 * 1024 * 1024
+EVIDENCE_LABELS = {**EVIDENCE_TEXT_FIELDS, **EVIDENCE_FILE_FIELDS, "uncategorized_file": "Invoice"}
 
 
 class DisputeError(ApplicationError):
@@ -146,10 +168,26 @@ def evidence_initial(dispute: Dispute) -> dict[str, str]:
     }
 
 
-def dispute_submit_evidence(*, dispute_id: int, evidence: dict[str, str], attach_invoice: bool, staff) -> Dispute:
-    """Send evidence to Stripe and submit it (submit=true): the texts given
-    and, if asked, the order's invoice PDF uploaded as a Stripe File
-    (purpose dispute_evidence) in `uncategorized_file`.
+def evidence_files_check(files: dict[str, tuple[str, bytes]]) -> None:
+    """Refuse (DisputeError, for staff) what Stripe would refuse: a kind of
+    file it does not take, or more than 5 MB in all."""
+    for field_name, (filename, _content) in files.items():
+        if field_name not in EVIDENCE_FILE_FIELDS:
+            raise DisputeError(f"{field_name} is not a kind of evidence document Stripe takes.")
+        if Path(filename).suffix.lower() not in EVIDENCE_FILE_TYPES:
+            raise DisputeError(f"“{filename}”: Stripe takes PDF, PNG or JPEG files only.")
+    if sum(len(content) for _name, content in files.values()) > EVIDENCE_FILES_MAX_BYTES:
+        raise DisputeError("The documents add up to more than 5 MB, the most Stripe takes for one dispute.")
+
+
+def dispute_submit_evidence(
+    *, dispute_id: int, evidence: dict[str, str], attach_invoice: bool, staff,
+    files: dict[str, tuple[str, bytes]] | None = None,
+) -> Dispute:
+    """Send evidence to Stripe and submit it (submit=true): the texts given,
+    the documents staff attached (`files`: Stripe's evidence field -> (file
+    name, content)) and, if asked, the order's invoice PDF, each uploaded as a
+    Stripe File (purpose dispute_evidence); the invoice in `uncategorized_file`.
 
     The idempotency keys count submissions (`dispute-<pk>-evidence-<n>`), so a
     double click sends once; Stripe unreachable: nothing is recorded and
@@ -161,12 +199,20 @@ def dispute_submit_evidence(*, dispute_id: int, evidence: dict[str, str], attach
             "evidence can only be submitted while it needs a response."
         )
     texts = {k: str(v).strip() for k, v in evidence.items() if k in EVIDENCE_TEXT_FIELDS and str(v or "").strip()}
-    if not texts and not attach_invoice:
+    files = dict(files or {})
+    if not texts and not attach_invoice and not files:
         raise DisputeError("Give at least one piece of evidence.")
+    evidence_files_check(files)
     attempt = dispute.evidence_submissions + 1
     sent = dict(texts)
     invoice_number = ""
     try:
+        for field_name, (filename, content) in sorted(files.items()):
+            uploaded = gateway.file_create(
+                content=content, filename=filename, purpose="dispute_evidence",
+                idempotency_key=f"dispute-{dispute.pk}-evidence-{attempt}-{field_name}",
+            )
+            sent[field_name] = uploaded.id
         if attach_invoice:
             invoice = Document.objects.filter(order=dispute.order_id, kind=Document.Kind.INVOICE).first() \
                 if dispute.order_id else None
@@ -193,7 +239,10 @@ def dispute_submit_evidence(*, dispute_id: int, evidence: dict[str, str], attach
         dispute = Dispute.objects.select_for_update().get(pk=dispute.pk)
         if dispute.evidence_submissions >= attempt:
             return dispute
-        dispute.evidence = {**sent, **({"invoice": invoice_number} if invoice_number else {})}
+        dispute.evidence = {
+            **sent, **({"invoice": invoice_number} if invoice_number else {}),
+            **({"files": {field_name: filename for field_name, (filename, _c) in files.items()}} if files else {}),
+        }
         dispute.evidence_submitted_at = timezone.now()
         dispute.evidence_submitted_by = staff
         dispute.evidence_submissions = F("evidence_submissions") + 1
@@ -205,7 +254,8 @@ def dispute_submit_evidence(*, dispute_id: int, evidence: dict[str, str], attach
             action="dispute.evidence_submitted", actor=staff, order=dispute.order, target=dispute,
             message=(f"Evidence submitted for dispute {dispute.stripe_dispute_id}: {', '.join(sorted(texts)) or '—'}"
                      + (f"; invoice {invoice_number} attached ({sent['uncategorized_file']})"
-                        if invoice_number else "")),
+                        if invoice_number else "")
+                     + (f"; documents: {', '.join(name for name, _c in files.values())}" if files else "")),
             data={"evidence": sent},
         )
     return dispute

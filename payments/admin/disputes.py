@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from core.admin import ReadOnlyAdminMixin, money_display
 from core.money import format_money
@@ -38,6 +38,25 @@ class EvidenceForm(forms.Form):
         help_text="Uploaded to Stripe as a file (dispute evidence).",
     )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field_name, label in dispute_services.EVIDENCE_FILE_FIELDS.items():
+            self.fields[field_name] = forms.FileField(
+                required=False, label=label, help_text="PDF, PNG or JPEG; 5 MB in all at most.",
+                widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.png,.jpg,.jpeg"}),
+            )
+
+    def evidence(self) -> tuple[dict[str, str], bool, dict[str, tuple[str, bytes]]]:
+        """(texts, attach the invoice, {evidence field: (file name, content)})."""
+        data = dict(self.cleaned_data)
+        attach = data.pop("attach_invoice")
+        files = {}
+        for name in dispute_services.EVIDENCE_FILE_FIELDS:
+            upload = data.pop(name, None)
+            if upload:
+                files[name] = (upload.name, upload.read())
+        return data, attach, files
+
 
 @admin.register(Dispute)
 class DisputeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
@@ -47,9 +66,10 @@ class DisputeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ("stripe_dispute_id", "stripe_charge_id", "stripe_payment_intent_id", "=order__id")
     list_select_related = ("order",)
     ordering = ("-created_at",)
-    readonly_fields = ["order_link", "amount_display", "lost_display"] + [f.name for f in Dispute._meta.fields]
+    readonly_fields = ["order_link", "amount_display", "lost_display", "evidence_display"] + [
+        f.name for f in Dispute._meta.fields]
     fields = ("stripe_dispute_id", "order_link", "amount_display", "reason", "status", "evidence_due_by",
-              "evidence_submitted_at", "evidence_submitted_by", "evidence", "outcome", "lost_display",
+              "evidence_submitted_at", "evidence_submitted_by", "evidence_display", "outcome", "lost_display",
               "closed_at", "stripe_charge_id", "stripe_payment_intent_id", "created_at", "updated_at")
 
     amount_display = money_display("amount", description="Amount")
@@ -57,6 +77,23 @@ class DisputeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="Amount lost")
     def lost_display(self, obj):
         return format_money(obj.amount_lost, obj.currency) if obj.outcome == "lost" else "—"
+
+    @admin.display(description="Evidence sent to Stripe")
+    def evidence_display(self, obj):
+        evidence = dict(obj.evidence or {})
+        if not evidence:
+            return "—"
+        names = evidence.pop("files", {})
+        invoice = evidence.pop("invoice", "")
+        rows = []
+        for key, value in evidence.items():
+            if key == "uncategorized_file" and invoice:
+                value = f"{invoice}.pdf ({value})"
+            elif key in names:
+                value = f"{names[key]} ({value})"
+            rows.append((dispute_services.EVIDENCE_LABELS.get(key, key.replace("_", " ").capitalize()), value))
+        return format_html("<dl class=\"evidence\">{}</dl>",
+                           format_html_join("", "<dt>{}</dt><dd>{}</dd>", rows))
 
     @admin.display(description="Order")
     def order_link(self, obj):
@@ -79,13 +116,13 @@ class DisputeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             raise PermissionDenied
         change_url = reverse("admin:payments_dispute_change", args=[dispute.pk])
         if request.method == "POST":
-            form = EvidenceForm(request.POST)
+            form = EvidenceForm(request.POST, request.FILES)
             if form.is_valid():
-                data = dict(form.cleaned_data)
-                attach = data.pop("attach_invoice")
+                texts, attach, files = form.evidence()
                 try:
                     dispute = dispute_services.dispute_submit_evidence(
-                        dispute_id=dispute.pk, evidence=data, attach_invoice=attach, staff=request.user
+                        dispute_id=dispute.pk, evidence=texts, attach_invoice=attach, staff=request.user,
+                        files=files,
                     )
                 except dispute_services.DisputeError as error:
                     form.add_error(None, str(error))

@@ -2,6 +2,7 @@
 by webhook, answered with evidence from admin, won and lost."""
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from audit.models import AuditEntry
@@ -54,10 +55,12 @@ def test_evidence_with_the_invoice_pdf_reaches_stripe(client, stripe_emulator, s
     url = reverse("admin:payments_dispute_evidence", args=[dispute.pk])
     form = client.get(url).content.decode()
     assert "Ada Lovelace" in form  # prefilled from the order
+    delivery_note = SimpleUploadedFile("delivery-note.pdf", b"%PDF-1.4 signed delivery note\n%%EOF",
+                                       content_type="application/pdf")
     response = client.post(url, {
         "customer_name": "Ada Lovelace", "customer_email_address": "ada@example.com",
         "product_description": "1 x coffee, 2 x mugs", "uncategorized_text": "Delivered and signed for.",
-        "attach_invoice": "on",
+        "attach_invoice": "on", "shipping_documentation": delivery_note,
     }, follow=True)
     assert "Evidence submitted" in response.content.decode()
     stripe_webhooks()
@@ -75,6 +78,15 @@ def test_evidence_with_the_invoice_pdf_reaches_stripe(client, stripe_emulator, s
     dispute.refresh_from_db()
     assert dispute.status == "under_review" and dispute.evidence_submitted_by == staff
     assert dispute.evidence["uncategorized_file"] == file_id and dispute.evidence["invoice"] == invoice.number
+    # The document staff attached too, uploaded as its own file.
+    shipping = stripe_client(stripe_emulator.url).v1.files.retrieve(at_stripe.evidence.shipping_documentation)
+    assert shipping.filename == "delivery-note.pdf" and shipping.purpose == "dispute_evidence"
+    # Staff read what was sent as fields, not as JSON.
+    page = client.get(reverse("admin:payments_dispute_change", args=[dispute.pk])).content.decode()
+    assert "<dt>Explanation</dt><dd>Delivered and signed for.</dd>" in page
+    assert f"<dt>Invoice</dt><dd>{invoice.number}.pdf ({file_id})</dd>" in page
+    assert "<dt>Proof of shipping or delivery</dt><dd>delivery-note.pdf (" in page
+    assert '{"uncategorized' not in page
     assert AuditEntry.objects.filter(action="dispute.evidence_submitted", actor=staff, order=order).exists()
     # Submitted once: the form is refused now.
     again = client.post(url, {"uncategorized_text": "More"}).content.decode()
@@ -127,3 +139,17 @@ def test_a_dispute_event_twice_or_late_changes_nothing(stripe_emulator, stripe_w
     assert dispute.status == "lost" and dispute.amount_lost == 3900
     assert AuditEntry.objects.filter(action="dispute.opened").count() == 1
     assert AuditEntry.objects.filter(action="dispute.lost").count() == 1
+
+
+def test_evidence_files_stripe_would_refuse_are_refused_first(client, stripe_emulator, stripe_webhooks, disputed):
+    _order, dispute = disputed
+    client.force_login(support_user())
+    url = reverse("admin:payments_dispute_evidence", args=[dispute.pk])
+    script = SimpleUploadedFile("evidence.exe", b"MZ", content_type="application/octet-stream")
+    page = client.post(url, {"uncategorized_text": "See attached.", "receipt": script}).content.decode()
+    assert "Stripe takes PDF, PNG or JPEG files only" in page
+    huge = SimpleUploadedFile("scan.pdf", b"%PDF" + b"0" * (5 * 1024 * 1024), content_type="application/pdf")
+    page = client.post(url, {"uncategorized_text": "See attached.", "receipt": huge}).content.decode()
+    assert "more than 5 MB" in page
+    dispute.refresh_from_db()
+    assert dispute.evidence_submissions == 0 and dispute.status == "needs_response"
