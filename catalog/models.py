@@ -10,10 +10,12 @@ moving them changed no table (catalog/migrations/0001).
 
 from decimal import Decimal
 
+from babel import Locale
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
+from django.utils.translation import get_language, to_locale
 
 from core.money import format_rate
 
@@ -56,6 +58,12 @@ def default_currency() -> str:
     return settings.SHOP_CURRENCY
 
 
+def currency_choices() -> list[tuple[str, str]]:
+    """The currencies the shop sells in (SHOP_CURRENCIES), named for staff: "EUR — Euro"."""
+    names = Locale.parse(to_locale(get_language() or settings.LANGUAGE_CODE)).currencies
+    return [(code, f"{code.upper()} — {names.get(code.upper(), code.upper())}") for code in settings.SHOP_CURRENCIES]
+
+
 class ProductQuerySet(models.QuerySet):
     def active(self):
         return self.filter(active=True)
@@ -70,7 +78,7 @@ class Product(models.Model):
     # Path under static/, e.g. "shop/img/mug.svg": images ship with the project.
     image = models.CharField(max_length=200, blank=True)
     unit_amount = models.PositiveIntegerField(help_text="Price in minor units (cents), VAT included")
-    currency = models.CharField(max_length=3, default=default_currency)
+    currency = models.CharField(max_length=3, default=default_currency, choices=currency_choices)
     tax_rate = models.ForeignKey(TaxRate, on_delete=models.PROTECT, related_name="products")
     # Units on the shelf not held by any order awaiting payment. Placing an order
     # takes units off with a conditional UPDATE; cancelling/expiring puts them back.

@@ -25,6 +25,10 @@ class ProductUnavailable(OrderError):
     """The product is not (or no longer) sold."""
 
 
+class CurrencyMismatch(OrderError):
+    """One order is paid in one currency: a cart holds products of one currency."""
+
+
 @dataclass(frozen=True)
 class CartLine:
     product: Product
@@ -72,6 +76,12 @@ class Cart:
         quantity = validate_quantity(quantity)
         new_quantity = self._items.get(str(product.pk), 0) + quantity
         self._check(product, new_quantity)
+        if self._lines and product.currency != self.currency:
+            raise CurrencyMismatch(
+                f"Your cart is in {self.currency.upper()} and “{product.name}” is sold in "
+                f"{product.currency.upper()}: an order is paid in one currency. Check out your cart first, "
+                "or remove its items."
+            )
         self._items[str(product.pk)] = new_quantity
         self._save()
         return new_quantity

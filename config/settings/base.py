@@ -216,7 +216,11 @@ CELERY_BEAT_SCHEDULE = {
 # ---------------------------------------------------------------------------
 # Shop
 # ---------------------------------------------------------------------------
-SHOP_CURRENCY = env.str("SHOP_CURRENCY", default="eur")
+SHOP_CURRENCY = env.str("SHOP_CURRENCY", default="eur").lower()
+# The ISO 4217 currencies products may be priced in (the first is the shop's
+# own unless SHOP_CURRENCY says otherwise). A cart holds one currency: an order
+# is paid in one.
+SHOP_CURRENCIES = [code.lower() for code in env.list("SHOP_CURRENCIES", default=[SHOP_CURRENCY])]
 # Minutes a placed order holds its stock while the customer pays.
 ORDER_RESERVATION_MINUTES = env.int("ORDER_RESERVATION_MINUTES", default=30)
 # Orders awaiting payment longer than this are reconciled against Stripe.

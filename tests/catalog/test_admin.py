@@ -51,3 +51,25 @@ def test_tax_rates_read_as_percentages(staff_client):
     page = staff_client.get(reverse("admin:catalog_product_add")).content.decode()
     assert "Standard rate (20%)" in page and "Reduced rate (5.5%)" in page
     assert "2E+1" not in page
+
+
+def test_a_product_is_priced_in_a_currency_the_shop_sells_in(staff_client, settings):
+    settings.SHOP_CURRENCIES = ["eur", "usd"]
+    page = staff_client.get(reverse("admin:catalog_product_add")).content.decode()
+    assert "EUR — Euro" in page and "USD — US Dollar" in page
+    product = ProductFactory()
+    data = {"name": product.name, "slug": product.slug, "sku": product.sku, "category": product.category_id,
+            "unit_amount": 1200, "currency": "eu", "tax_rate": product.tax_rate_id, "stock": 3, "active": "on"}
+    response = staff_client.post(reverse("admin:catalog_product_change", args=[product.pk]), data)
+    assert response.status_code == 200 and "Select a valid choice" in response.content.decode()
+    product.refresh_from_db()
+    assert product.currency == "eur"
+
+
+def test_the_shop_refuses_to_start_with_an_unknown_currency(settings):
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    settings.SHOP_CURRENCIES = ["eur", "xyz"]
+    with pytest.raises(SystemCheckError, match="'xyz' is not an ISO 4217 currency code"):
+        call_command("check")

@@ -183,3 +183,14 @@ def test_cart_routes_are_post_only(client, mug):
     assert client.get(reverse("shop:cart_update")).status_code == 405
     assert client.get(reverse("shop:cart_remove")).status_code == 405
     assert cart_of(client) == {}
+
+
+def test_a_cart_holds_one_currency(client, mug, settings):
+    settings.SHOP_CURRENCIES = ["eur", "usd"]
+    dollars = ProductFactory(name="Desk lamp", unit_amount=4500, currency="usd", stock=3)
+    client.post(reverse("shop:cart_add"), {"product_id": mug.pk, "quantity": 1})
+    response = client.post(reverse("shop:cart_add"), {"product_id": dollars.pk, "quantity": 1}, follow=True)
+    assert "Your cart is in EUR and “Desk lamp” is sold in USD" in response.content.decode()
+    assert cart_of(client) == {str(mug.pk): 1}
+    page = client.get(reverse("shop:cart")).content.decode()
+    assert "€16.00" in page and "USD" not in page
