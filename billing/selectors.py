@@ -57,3 +57,20 @@ def document_get_for_download(*, pk: int, user, order_reference=None) -> Documen
     if document is None or not document_can_download(document=document, user=user, order_reference=order_reference):
         return None
     return document
+
+
+def document_list_for_viewer(*, user) -> QuerySet[Document]:
+    """The documents a signed-in viewer may read, as the download page decides
+    (document_can_download): every one for active staff and accountants, else
+    their own. Guests' documents open with their order's reference only."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return Document.objects.none()
+    if user.is_staff or user_is_accountant(user):
+        return Document.objects.all()
+    return Document.objects.filter(customer=user)
+
+
+def documents_without_pdf(*, issued_before) -> QuerySet[Document]:
+    """Documents issued before `issued_before` whose PDF is still not rendered
+    (the render sweep retries them; these are the ones it has not caught yet)."""
+    return Document.objects.filter(pdf_rendered_at__isnull=True, issued_at__lt=issued_before)

@@ -1,7 +1,6 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -12,7 +11,8 @@ urlpatterns = [
     path("orders/", include("shop.order_urls")),
     path("documents/", include("billing.urls")),
     path("accounting/", include("accounting.urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    # The REST API (/api/v1/), its OpenAPI schema (/api/schema/) and documentation (/api/docs/).
+    path("api/", include("api.urls")),
     path("", include("subscriptions.urls")),
     path("", include("shop.urls")),
 ]

@@ -1,6 +1,12 @@
 """Reads on orders."""
 
-from django.db.models import Prefetch, QuerySet
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Count, DateField, Prefetch, Q, QuerySet, Sum
+from django.db.models.functions import Trunc
+
+from billing.models import Document
 
 from .models import Order, OrderLine
 
@@ -29,3 +35,84 @@ def order_get_for_viewer(*, reference, user) -> Order | None:
     if user.is_authenticated and (user.pk == order.customer_id or user.is_staff):
         return order
     return None
+
+
+def order_list_for_viewer(*, user) -> QuerySet[Order]:
+    """The orders a signed-in viewer may read, as the order page decides
+    (order_get_for_viewer): every order for active staff, else their own.
+    Guest orders are reached by their reference only, never listed."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return Order.objects.none()
+    if user.is_staff:
+        return Order.objects.all()
+    return Order.objects.filter(customer=user)
+
+
+@dataclass(frozen=True)
+class OrderStatus:
+    """What the order page shows while it waits, and polls for."""
+
+    number: str
+    status: str
+    status_display: str
+    final: bool
+    documents_ready: bool
+    # Nothing more will change on the page: it stops polling.
+    done: bool
+    payment_error: str
+
+
+def order_status(order: Order) -> OrderStatus:
+    documents_ready = (
+        order.status != Order.Status.AWAITING_PAYMENT and Document.objects.filter(order_id=order.pk).exists()
+    )
+    return OrderStatus(
+        number=order.number,
+        status=order.status,
+        status_display=order.get_status_display(),
+        final=order.is_final,
+        documents_ready=documents_ready,
+        done=order.is_final and (order.status != Order.Status.PAID or documents_ready),
+        payment_error=order.payment_error,
+    )
+
+
+# -- the staff dashboard's figures (aggregated by the database) ---------------------
+
+def _bucket(field: str, unit: str, tzinfo):
+    """The local day or month (a date) of a datetime column, computed by the database."""
+    if unit not in ("day", "month"):
+        raise ValueError(f"unit must be 'day' or 'month', not {unit!r}")
+    return Trunc(field, unit, output_field=DateField(), tzinfo=tzinfo)
+
+
+def order_sales_by_period(*, start: datetime, end: datetime, unit: str, tzinfo) -> list[dict]:
+    """Orders paid in [start, end) per local day or month and currency:
+    [{"period": date, "currency", "count", "amount"}] (amount: minor units
+    received, VAT included, before refunds)."""
+    return list(
+        Order.objects.filter(paid_at__gte=start, paid_at__lt=end)
+        .annotate(period=_bucket("paid_at", unit, tzinfo))
+        .values("period", "currency")
+        .annotate(count=Count("pk"), amount=Sum("amount_paid"))
+        .order_by("period", "currency")
+    )
+
+
+def order_counts_by_period(*, start: datetime, end: datetime, unit: str, tzinfo) -> list[dict]:
+    """Orders placed in [start, end) per local day or month, and how many of
+    them are paid (or were, before a refund): [{"period", "placed", "paid"}]."""
+    return list(
+        Order.objects.filter(created_at__gte=start, created_at__lt=end)
+        .annotate(period=_bucket("created_at", unit, tzinfo))
+        .values("period")
+        .annotate(placed=Count("pk"), paid=Count("pk", filter=Q(paid_at__isnull=False)))
+        .order_by("period")
+    )
+
+
+def orders_awaiting_payment_past_expiry(*, now: datetime) -> QuerySet[Order]:
+    """Orders still awaiting payment after their reservation ended: the
+    reconciliation job settles them every few minutes, so any that stay here
+    need a look (Stripe unreachable, a session that cannot be expired)."""
+    return Order.objects.filter(status=Order.Status.AWAITING_PAYMENT, expires_at__lt=now)

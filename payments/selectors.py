@@ -1,7 +1,10 @@
 """Reads of the payments package: what is refundable on an order, its
 payment, the disputes waiting for staff."""
 
-from django.db.models import F, QuerySet, Sum
+from datetime import datetime
+
+from django.db.models import Count, DateField, F, QuerySet, Sum
+from django.db.models.functions import Trunc
 
 from orders.models import Order
 
@@ -58,3 +61,55 @@ def disputes_needing_response() -> QuerySet[Dispute]:
         .select_related("order")
         .order_by(F("evidence_due_by").asc(nulls_last=True), "created_at")
     )
+
+
+# -- the staff dashboard's figures (aggregated by the database) ---------------------
+
+def _bucket(field: str, unit: str, tzinfo):
+    if unit not in ("day", "month"):
+        raise ValueError(f"unit must be 'day' or 'month', not {unit!r}")
+    return Trunc(field, unit, output_field=DateField(), tzinfo=tzinfo)
+
+
+def refund_totals_by_period(*, start: datetime, end: datetime, unit: str, tzinfo) -> list[dict]:
+    """Refunds that succeeded in [start, end) per local day or month and
+    currency: [{"period", "currency", "count", "amount"}] (minor units)."""
+    return list(
+        Refund.objects.filter(status=Refund.Status.SUCCEEDED, succeeded_at__gte=start, succeeded_at__lt=end)
+        .annotate(period=_bucket("succeeded_at", unit, tzinfo))
+        .values("period", "currency")
+        .annotate(count=Count("pk"), amount=Sum("amount"))
+        .order_by("period", "currency")
+    )
+
+
+def dispute_totals_by_period(*, start: datetime, end: datetime, unit: str, tzinfo) -> dict[str, list[dict]]:
+    """Disputes opened in [start, end) per period and currency (count, amount
+    disputed), and disputes lost in it (count, amount the bank took back):
+    {"opened": [{"period", "currency", "count", "amount"}], "lost": [...]}."""
+    opened = (
+        Dispute.objects.filter(created_at__gte=start, created_at__lt=end)
+        .annotate(period=_bucket("created_at", unit, tzinfo))
+        .values("period", "currency")
+        .annotate(count=Count("pk"), amount=Sum("amount"))
+        .order_by("period", "currency")
+    )
+    lost = (
+        Dispute.objects.filter(outcome="lost", closed_at__gte=start, closed_at__lt=end)
+        .annotate(period=_bucket("closed_at", unit, tzinfo))
+        .values("period", "currency")
+        .annotate(count=Count("pk"), amount=Sum("amount_lost"))
+        .order_by("period", "currency")
+    )
+    return {"opened": list(opened), "lost": list(lost)}
+
+
+def refunds_pending_since(*, before: datetime) -> QuerySet[Refund]:
+    """Refunds still pending that were recorded before `before`: Stripe
+    normally confirms within seconds, so these wait for a retry or a look."""
+    return Refund.objects.filter(status=Refund.Status.PENDING, created_at__lt=before)
+
+
+def refunds_failed_since(*, since: datetime) -> QuerySet[Refund]:
+    """Refunds Stripe refused since `since`: the customer has not been paid back."""
+    return Refund.objects.filter(status=Refund.Status.FAILED, failed_at__gte=since)

@@ -1,4 +1,5 @@
 from django.urls import path
+from django.views.generic import RedirectView
 
 from . import order_views as views
 
@@ -6,6 +7,8 @@ app_name = "orders"
 
 urlpatterns = [
     path("<uuid:reference>/", views.order_detail, name="detail"),
-    path("<uuid:reference>/status.json", views.order_status, name="status"),
+    # The status the page polls is the API's; this older address leads there.
+    path("<uuid:reference>/status.json", RedirectView.as_view(pattern_name="api:order-status", permanent=True),
+         name="status"),
     path("<uuid:reference>/cancelled/", views.checkout_cancelled, name="checkout_cancelled"),
 ]

@@ -1,15 +1,16 @@
 """The order's pages: the status page the customer comes back to from Stripe
-(it updates itself through a JSON status), and Stripe's cancel return."""
+(it updates itself by polling the API's order status,
+/api/v1/orders/<reference>/status/), and Stripe's cancel return."""
 
 from django.contrib import messages
-from django.http import Http404, JsonResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from billing.selectors import document_list_for_order
 from orders.models import Order
-from orders.selectors import order_get_for_viewer
+from orders.selectors import order_get_for_viewer, order_status
 from payments.exceptions import GatewayError
 from payments.services import checkout_cancel
 from payments.tasks import reconcile_order
@@ -24,27 +25,11 @@ def _order_or_404(request, reference) -> Order:
     return order
 
 
-def _status_payload(order: Order) -> dict:
-    documents_ready = (
-        order.status != Order.Status.AWAITING_PAYMENT and document_list_for_order(order_id=order.pk).exists()
-    )
-    return {
-        "number": order.number,
-        "status": order.status,
-        "status_display": order.get_status_display(),
-        "final": order.is_final,
-        "documents_ready": documents_ready,
-        # Nothing more will change on the page: stop polling.
-        "done": order.is_final and (order.status != Order.Status.PAID or documents_ready),
-        "payment_error": order.payment_error,
-    }
-
-
 @require_GET
 @never_cache
 def order_detail(request, reference):
     """The page the customer comes back to from Stripe; it refreshes itself
-    (through `order_status`) until the order is paid, failed or expired."""
+    (through the API's order status) until the order is paid, failed or expired."""
     order = _order_or_404(request, reference)
     if request.GET.get("session_id") and order.status == Order.Status.AWAITING_PAYMENT:
         # Back from Stripe: the webhook normally settles the order within a
@@ -58,16 +43,9 @@ def order_detail(request, reference):
             "lines": order.lines.all(),
             "payments": order.payments.all(),
             "documents": document_list_for_order(order_id=order.pk),
-            "status": _status_payload(order),
+            "status": order_status(order),
         },
     )
-
-
-@require_GET
-@never_cache
-def order_status(request, reference):
-    order = _order_or_404(request, reference)
-    return JsonResponse(_status_payload(order))
 
 
 @require_GET

@@ -5,9 +5,11 @@ its webhooks brought it), never Stripe itself."""
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timezone as dt_timezone
+from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import BigIntegerField, Count, DateField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.fields.json import KT
+from django.db.models.functions import Cast, Coalesce, Trunc
 from djstripe.models import Customer, Invoice, PaymentMethod, Price, Subscription
 
 from billing.models import Document
@@ -198,23 +200,29 @@ class SubscriptionSummary:
         return self.status in ("active", "trialing")
 
 
-def subscription_summary(subscription: Subscription) -> SubscriptionSummary:
+def _price_id(item: dict) -> str:
+    price_data = item.get("price") or {}
+    return price_data.get("id", "") if isinstance(price_data, dict) else str(price_data)
+
+
+def _payment_method_ids(subscription: Subscription) -> tuple[str | None, str | None]:
+    """The subscription's own card, then its customer's default."""
+    customer_default = (subscription.customer.stripe_data.get("invoice_settings") or {}).get("default_payment_method")
+    return subscription.stripe_data.get("default_payment_method"), customer_default
+
+
+def _summarise(subscription: Subscription, *, mirrored: Price | None, card: dict) -> SubscriptionSummary:
     data = subscription.stripe_data
     item = subscription_item(subscription)
     price_data = item.get("price") or {}
-    price_id = price_data.get("id", "") if isinstance(price_data, dict) else str(price_data)
-    mirrored = Price.objects.filter(id=price_id).select_related("product").first()
     price = plan_price(mirrored) if mirrored is not None else None
-    plan_name = mirrored.product.name if mirrored is not None else (price_data.get("nickname") or "Subscription")
+    plan_name = mirrored.product.name if mirrored is not None else (
+        (price_data.get("nickname") if isinstance(price_data, dict) else None) or "Subscription")
     quantity = int(item.get("quantity") or 1)
     status = data.get("status", "")
     period_end = subscription_period_end(subscription)
     cancel_at = _ts(data.get("cancel_at"))
     cancelling = bool(data.get("cancel_at_period_end") or cancel_at)
-    customer = subscription.customer
-    card = _card_of(data.get("default_payment_method")) or _card_of(
-        (customer.stripe_data.get("invoice_settings") or {}).get("default_payment_method")
-    )
     return SubscriptionSummary(
         subscription=subscription,
         plan_name=plan_name,
@@ -231,6 +239,28 @@ def subscription_summary(subscription: Subscription) -> SubscriptionSummary:
         amount_due=_overdue_amount(subscription) if status in ("past_due", "unpaid") else None,
         currency=data.get("currency") or (price.currency if price else ""),
     )
+
+
+def subscription_summary(subscription: Subscription) -> SubscriptionSummary:
+    """What the customer's subscription page shows of one subscription."""
+    mirrored = Price.objects.filter(id=_price_id(subscription_item(subscription))).select_related("product").first()
+    own, default = _payment_method_ids(subscription)
+    return _summarise(subscription, mirrored=mirrored, card=_card_of(own) or _card_of(default))
+
+
+def subscription_summaries(subscriptions) -> list[SubscriptionSummary]:
+    """Summaries of several subscriptions (the API's pages), their prices and
+    cards read in one query each."""
+    subscriptions = list(subscriptions)
+    prices = prices_by_id(_price_id(subscription_item(s)) for s in subscriptions)
+    method_ids = {pm for s in subscriptions for pm in _payment_method_ids(s) if pm}
+    cards = {pm.id: pm.stripe_data.get("card") or {} for pm in PaymentMethod.objects.filter(id__in=method_ids)}
+    summaries = []
+    for subscription in subscriptions:
+        own, default = _payment_method_ids(subscription)
+        summaries.append(_summarise(subscription, mirrored=prices.get(_price_id(subscription_item(subscription))),
+                                    card=cards.get(own) or cards.get(default) or {}))
+    return summaries
 
 
 def _overdue_amount(subscription: Subscription) -> int | None:
@@ -250,3 +280,158 @@ def subscription_documents_for_user(*, user):
         .select_related("related_document")
         .order_by("-issued_at", "-pk")
     )
+
+
+# -- the API's reads ---------------------------------------------------------------
+
+def subscription_list_for_viewer(*, user):
+    """The subscriptions a signed-in viewer may read: every one for active
+    staff (as in admin), else their own."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return Subscription.objects.none()
+    subscriptions = Subscription.objects.select_related("customer", "customer__subscriber")
+    if user.is_staff:
+        return subscriptions
+    return subscriptions.filter(customer__subscriber=user)
+
+
+def prices_by_id(price_ids) -> dict[str, Price]:
+    """The mirrored prices (with their products) of several subscriptions, in one query."""
+    return {price.id: price for price in Price.objects.filter(id__in=set(price_ids)).select_related("product")}
+
+
+def subscription_documents(*, subscription_ids) -> dict[str, list[Document]]:
+    """Our invoices and receipts of the Stripe invoices of these subscriptions,
+    oldest first, by subscription id (two queries whatever their number).
+    The invoice names its subscription in `parent.subscription_details` since
+    API version 2025-03-31, in `subscription` before."""
+    subscription_ids = list(subscription_ids)
+    if not subscription_ids:
+        return {}
+    owner = {}
+    invoices = Invoice.objects.filter(
+        Q(subscription_id__in=subscription_ids)
+        | Q(stripe_data__parent__subscription_details__subscription__in=subscription_ids)
+    ).values_list("id", "subscription_id", "stripe_data__parent__subscription_details__subscription")
+    for invoice_id, legacy, parent in invoices:
+        owner[invoice_id] = parent or legacy
+    documents = (
+        Document.objects.filter(Q(stripe_invoice_id__in=owner) | Q(related_document__stripe_invoice_id__in=owner))
+        .select_related("related_document")
+        .order_by("issued_at", "pk")
+    )
+    result: dict[str, list[Document]] = {}
+    for document in documents:
+        invoice_id = document.stripe_invoice_id or document.related_document.stripe_invoice_id
+        result.setdefault(owner[invoice_id], []).append(document)
+    return result
+
+
+# -- the staff dashboard's figures (aggregated by the database) ---------------------
+
+# The first (and, for the shop's plans, only) item of a subscription, in dj-stripe's copy of it.
+_ITEM = "stripe_data__items__data__0__"
+# Subscriptions whose first payment never went through never counted.
+NEVER_STARTED = ("incomplete", "incomplete_expired")
+# A month's share of one interval's amount: MRR as Stripe's dashboard counts it.
+MONTHS_PER_INTERVAL = {"month": Decimal(1), "year": Decimal(12), "week": Decimal(12) / Decimal(52),
+                       "day": Decimal(12) / Decimal(365)}
+
+
+def _epoch(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def _unset(key: str) -> Q:
+    return Q(**{f"stripe_data__{key}__isnull": True}) | Q(**{f"stripe_data__{key}": None})
+
+
+def _live_at(moment: datetime) -> Q:
+    """Started at `moment` and not yet ended (trials and past-due included)."""
+    return Q(created__lte=moment) & (_unset("ended_at") | Q(stripe_data__ended_at__gt=_epoch(moment)))
+
+
+def _paying_at(moment: datetime) -> Q:
+    """Live and out of its free trial: what counts towards MRR."""
+    return _live_at(moment) & (_unset("trial_end") | Q(stripe_data__trial_end__lte=_epoch(moment)))
+
+
+def subscription_history(*, moments: list[datetime]) -> list[dict]:
+    """Live subscriptions and MRR at each moment, per currency, in one query:
+    [{"at": moment, "currency", "active", "mrr"}] (MRR in minor units: each
+    paying subscription's price times its quantity, brought to one month; a
+    trial counts as active but not in MRR). Read from dj-stripe's mirror: start
+    (`created`), `ended_at` and `trial_end` as Stripe reported them."""
+    if not moments:
+        return []
+    amount = Cast(KT(_ITEM + "price__unit_amount"), BigIntegerField()) * Coalesce(
+        Cast(KT(_ITEM + "quantity"), BigIntegerField()), Value(1), output_field=BigIntegerField()
+    )
+    aggregates = {}
+    for i, moment in enumerate(moments):
+        aggregates[f"active_{i}"] = Count("pk", filter=_live_at(moment))
+        aggregates[f"amount_{i}"] = Sum(amount, filter=_paying_at(moment))
+    rows = (
+        Subscription.objects.exclude(stripe_data__status__in=NEVER_STARTED)
+        .annotate(
+            price_currency=KT(_ITEM + "price__currency"),
+            price_interval=KT(_ITEM + "price__recurring__interval"),
+            price_interval_count=KT(_ITEM + "price__recurring__interval_count"),
+        )
+        .values("price_currency", "price_interval", "price_interval_count")
+        .annotate(**aggregates)
+        .order_by()
+    )
+    totals: dict[tuple[int, str], dict] = {}
+    for row in rows:
+        currency = (row["price_currency"] or "").lower()
+        months = MONTHS_PER_INTERVAL.get(row["price_interval"] or "month", Decimal(1))
+        months *= Decimal(int(row["price_interval_count"] or 1))
+        for i in range(len(moments)):
+            point = totals.setdefault((i, currency), {"active": 0, "mrr": Decimal(0)})
+            point["active"] += row[f"active_{i}"] or 0
+            point["mrr"] += Decimal(row[f"amount_{i}"] or 0) / months
+    return [
+        {"at": moments[i], "currency": currency, "active": point["active"],
+         "mrr": int(point["mrr"].to_integral_value(rounding=ROUND_HALF_UP))}
+        for (i, currency), point in sorted(totals.items())
+    ]
+
+
+def subscription_changes(*, bounds: list[datetime]) -> list[dict]:
+    """New and ended ("churned") subscriptions between consecutive bounds, in
+    one query: [{"start", "end", "new", "churned"}] for each [bounds[i], bounds[i+1])."""
+    if len(bounds) < 2:
+        return []
+    aggregates = {}
+    for i, (start, end) in enumerate(zip(bounds, bounds[1:], strict=False)):
+        aggregates[f"new_{i}"] = Count("pk", filter=Q(created__gte=start, created__lt=end))
+        aggregates[f"churned_{i}"] = Count(
+            "pk", filter=Q(stripe_data__ended_at__gte=_epoch(start), stripe_data__ended_at__lt=_epoch(end))
+        )
+    row = Subscription.objects.exclude(stripe_data__status__in=NEVER_STARTED).aggregate(**aggregates)
+    return [
+        {"start": start, "end": end, "new": row[f"new_{i}"] or 0, "churned": row[f"churned_{i}"] or 0}
+        for i, (start, end) in enumerate(zip(bounds, bounds[1:], strict=False))
+    ]
+
+
+def subscription_invoice_totals_by_period(*, start: datetime, end: datetime, unit: str, tzinfo) -> list[dict]:
+    """Our invoices of paid Stripe (subscription) invoices issued in [start,
+    end), per local day or month and currency: [{"period", "currency",
+    "count", "amount"}] (amount: minor units, VAT included)."""
+    if unit not in ("day", "month"):
+        raise ValueError(f"unit must be 'day' or 'month', not {unit!r}")
+    return list(
+        Document.objects.filter(kind=Document.Kind.INVOICE, stripe_invoice_id__isnull=False,
+                                issued_at__gte=start, issued_at__lt=end)
+        .annotate(period=Trunc("issued_at", unit, output_field=DateField(), tzinfo=tzinfo))
+        .values("period", "currency")
+        .annotate(count=Count("pk"), amount=Sum("total_gross"))
+        .order_by("period", "currency")
+    )
+
+
+def subscriptions_past_due():
+    """Subscriptions whose renewal payment failed and that Stripe is retrying (dunning)."""
+    return Subscription.objects.filter(stripe_data__status="past_due")

@@ -33,13 +33,17 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from our static files (no CDN)
     "djstripe",
     "sequences.apps.SequencesConfig",
     # Ours, top layer first (the layers are checked by import-linter, see
     # pyproject.toml): web pages, then the business apps, then what they share.
     "shop",
     "accounting",
+    "api",
+    "dashboard",
     "subscriptions",
     "payments",
     "orders",
@@ -263,12 +267,77 @@ BILLING_RENDER_SWEEP_BATCH = env.int("BILLING_RENDER_SWEEP_BATCH", default=200)
 # The shop's name in page headers.
 SHOP_NAME = env.str("SHOP_NAME", default="Example Shop")
 
+# ---------------------------------------------------------------------------
+# REST API (/api/v1/, api app)
+# ---------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
+    # A key first: a request without credentials gets 401 with the scheme to use.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.Pagination",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("API_THROTTLE_ANON", default="120/minute"),
+        "user": env.str("API_THROTTLE_USER", default="1200/minute"),
+        # The order page polls its status every 2 to 15 seconds.
+        "order_status": env.str("API_THROTTLE_ORDER_STATUS", default="120/minute"),
+    },
+    # Proxies in front of the site whose X-Forwarded-For is trusted to name
+    # the client (throttling counts per client); 0: the connecting address.
+    "NUM_PROXIES": env.int("API_NUM_PROXIES", default=0),
+    "EXCEPTION_HANDLER": "api.errors.api_exception_handler",
+    "DATETIME_FORMAT": "iso-8601",
+    "COERCE_DECIMAL_TO_STRING": True,
 }
-SPECTACULAR_SETTINGS = {"TITLE": "Shop API", "VERSION": "0.1.0"}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Shop API",
+    "VERSION": "1.0.0",
+    "DESCRIPTION": (
+        "Read the shop's orders, documents (invoices, receipts, credit notes), subscriptions, products and "
+        "plans.\n\n"
+        "**Authentication.** Staff create a key for a user in admin (*API tokens*); it is shown once. Send it as "
+        "`Authorization: Bearer shop_...`. The API sees what that user sees: a customer their own orders, "
+        "documents and subscriptions; staff every order and subscription; staff and accountants every document. "
+        "Anything else answers 404. The site's own pages use the session cookie instead.\n\n"
+        "**Money** is an integer in the currency's minor units (1250 with `eur` is €12.50), VAT included unless "
+        "the field says net. **Dates** are ISO 8601 with their offset; date filters are local dates of the shop.\n\n"
+        "**Lists** are paginated (`page`, `page_size` up to 200; `next` links the following page) and filtered by "
+        "the query parameters each one documents.\n\n"
+        "**Errors** all look like `{\"error\": {\"status\": 404, \"code\": \"not_found\", \"message\": ..., "
+        "\"fields\": {}}}`; `fields` names the parameters refused. Too many requests answer 429 with `Retry-After`."
+    ),
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": False, "displayRequestDuration": True},
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "orders.models.Order.Status",
+        "DocumentKindEnum": "billing.models.Document.Kind",
+    },
+}
+
+# The cache: API throttling counts requests in it, so every web process must
+# share it: Redis when REDIS_URL is set, else a folder under var/ (one machine).
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                          "KEY_PREFIX": "shop-cache"}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                          "LOCATION": str(VAR_DIR / "cache")}}
 
 LOGGING = {
     "version": 1,

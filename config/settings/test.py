@@ -29,3 +29,5 @@ STRIPE_TEST_PUBLIC_KEY = "pk_test_emulatorOfflineShopKey000000000"
 STRIPE_MAX_NETWORK_RETRIES = 2
 # Tasks run in-process at commit time unless a test starts a real worker.
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
+# Throttling counts in the cache: each test process keeps its own, empty at start.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
