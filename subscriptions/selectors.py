@@ -348,7 +348,7 @@ def _unset(key: str) -> Q:
 
 def _live_at(moment: datetime) -> Q:
     """Started at `moment` and not yet ended (trials and past-due included)."""
-    return Q(created__lte=moment) & (_unset("ended_at") | Q(stripe_data__ended_at__gt=_epoch(moment)))
+    return Q(created__lt=moment) & (_unset("ended_at") | Q(stripe_data__ended_at__gt=_epoch(moment)))
 
 
 def _paying_at(moment: datetime) -> Q:
