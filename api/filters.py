@@ -8,6 +8,7 @@ import django_filters as filters
 from django import forms
 from django.utils import timezone
 from djstripe.models import Subscription
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from billing.models import Document
@@ -31,11 +32,37 @@ class LocalDateRangeFilter(filters.DateFilter):
         super().__init__(*args, **kwargs)
 
     def filter(self, qs, value):
-        if value is None:
+        # Dates before 1900 or in the year 9999 bound nothing the shop holds
+        # (and would not survive a conversion to UTC).
+        if value is None or (value.year < 1900 and not self.upper) or (value.year > 9998 and self.upper):
             return qs
+        if value.year < 1900 or value.year > 9998:
+            return qs.none()
         if self.upper:
             return qs.filter(**{f"{self.field_name}__lt": _local_midnight(value + timedelta(days=1))})
         return qs.filter(**{f"{self.field_name}__gte": _local_midnight(value)})
+
+
+@extend_schema_field({"type": "string", "minLength": 1})
+class TextFilter(filters.CharFilter):
+    """A text parameter: given, it must say something."""
+
+
+class StrictBooleanField(forms.Field):
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        text = str(value).strip().lower()
+        if text in ("true", "1"):
+            return True
+        if text in ("false", "0"):
+            return False
+        raise forms.ValidationError("Write true or false.", code="invalid")
+
+
+@extend_schema_field(OpenApiTypes.BOOL)
+class BooleanFilter(filters.Filter):
+    field_class = StrictBooleanField
 
 
 class PeriodField(forms.CharField):
@@ -45,13 +72,13 @@ class PeriodField(forms.CharField):
             return None
         try:
             return period_parse(value)
-        except PeriodError:
+        except (PeriodError, ValueError):
             raise forms.ValidationError(
                 "Write a period as 2026-03 (a month), 2026-Q1 (a quarter) or 2026 (a year).", code="invalid"
             ) from None
 
 
-@extend_schema_field({"type": "string", "pattern": r"^\d{4}(-(0[1-9]|1[0-2]|Q[1-4]))?$", "example": "2026-03"})
+@extend_schema_field({"type": "string", "pattern": r"^(19|2\d)\d{2}(-(0[1-9]|1[0-2]|Q[1-4]))?$", "example": "2026-03"})
 class PeriodFilter(filters.Filter):
     field_class = PeriodField
 
@@ -62,11 +89,27 @@ class PeriodFilter(filters.Filter):
         return qs.filter(**{f"{self.field_name}__gte": start, f"{self.field_name}__lt": end})
 
 
-class OrderFilter(filters.FilterSet):
+class StrictFilterSet(filters.FilterSet):
+    """A parameter given empty (`?paid_to=`) is refused like any value that
+    cannot be used, rather than silently ignored: a program that sent it
+    meant something."""
+
+    def is_valid(self):
+        valid = super().is_valid()
+        for name in self.filters:
+            values = self.data.getlist(name) if hasattr(self.data, "getlist") else [self.data.get(name)]
+            if name in self.data and any(value in ("", None) for value in values):
+                self.form.add_error(name if name in self.form.fields else None,
+                                    "This parameter is empty: give it a value or leave it out.")
+                valid = False
+        return valid
+
+
+class OrderFilter(StrictFilterSet):
     status = filters.MultipleChoiceFilter(choices=Order.Status.choices,
                                           help_text="One or more statuses (repeat the parameter).")
-    currency = filters.CharFilter(method="filter_currency", help_text="ISO code, e.g. eur.")
-    number = filters.CharFilter(method="filter_number", help_text="The order number, e.g. ORD-000042.")
+    currency = TextFilter(method="filter_currency", help_text="ISO code, e.g. eur.")
+    number = TextFilter(method="filter_number", help_text="The order number, e.g. ORD-000042.")
     created_from = LocalDateRangeFilter(field_name="created_at", help_text="Placed on or after this local date.")
     created_to = LocalDateRangeFilter(field_name="created_at", upper=True,
                                       help_text="Placed on or before this local date.")
@@ -85,7 +128,7 @@ class OrderFilter(filters.FilterSet):
         return qs.filter(pk=int(match.group(1))) if match else qs.none()
 
 
-class DocumentFilter(filters.FilterSet):
+class DocumentFilter(StrictFilterSet):
     period = PeriodFilter(field_name="issued_at",
                           help_text="Issued in this period (local dates): 2026-03, 2026-Q1 or 2026.")
     issued_from = LocalDateRangeFilter(field_name="issued_at", help_text="Issued on or after this local date.")
@@ -93,9 +136,9 @@ class DocumentFilter(filters.FilterSet):
                                      help_text="Issued on or before this local date.")
     kind = filters.MultipleChoiceFilter(choices=Document.Kind.choices,
                                         help_text="One or more kinds (repeat the parameter).")
-    number = filters.CharFilter(method="filter_number",
+    number = TextFilter(method="filter_number",
                                 help_text="The whole number (INV-2026-000042) or a part of it (2026-0000).")
-    currency = filters.CharFilter(method="filter_currency", help_text="ISO code, e.g. eur.")
+    currency = TextFilter(method="filter_currency", help_text="ISO code, e.g. eur.")
 
     class Meta:
         model = Document
@@ -112,7 +155,7 @@ SUBSCRIPTION_STATUSES = ["active", "trialing", "past_due", "unpaid", "paused", "
                          "canceled"]
 
 
-class SubscriptionFilter(filters.FilterSet):
+class SubscriptionFilter(StrictFilterSet):
     status = filters.MultipleChoiceFilter(choices=[(s, s) for s in SUBSCRIPTION_STATUSES],
                                           method="filter_status", help_text="Stripe's status (repeat the parameter).")
 
@@ -124,9 +167,9 @@ class SubscriptionFilter(filters.FilterSet):
         return qs.filter(stripe_data__status__in=list(value)) if value else qs
 
 
-class ProductFilter(filters.FilterSet):
-    category = filters.CharFilter(field_name="category__slug", help_text="The category's slug, e.g. coffee.")
-    in_stock = filters.BooleanFilter(method="filter_in_stock",
+class ProductFilter(StrictFilterSet):
+    category = TextFilter(field_name="category__slug", help_text="The category's slug, e.g. coffee.")
+    in_stock = BooleanFilter(method="filter_in_stock",
                                      help_text="true: only products that can be bought now; false: sold out.")
 
     class Meta:

@@ -21,5 +21,5 @@ urlpatterns = [
     path("v1/plans/", views.PlanListView.as_view(), name="plan-list"),
     path("v1/", include(router.urls)),
     # Anything else under /api/ answers a JSON 404, not the site's HTML page.
-    re_path(r"^.*$", NotFoundView.as_view(), name="not-found"),
+    re_path(r"^[\s\S]*$", NotFoundView.as_view(), name="not-found"),
 ]

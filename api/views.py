@@ -7,7 +7,6 @@ import uuid
 
 from django.db.models import Prefetch
 from django.http import FileResponse
-from django.shortcuts import get_object_or_404
 from rest_framework import mixins, permissions, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
@@ -92,6 +91,7 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
 class DocumentViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = DocumentSerializer
     filterset_class = DocumentFilter
+    lookup_value_regex = r"[0-9]{1,18}"
 
     def get_queryset(self):
         return (
@@ -103,7 +103,7 @@ class DocumentViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["get"], url_path="pdf", renderer_classes=[JSONRenderer, PDFRenderer],
             filter_backends=[], pagination_class=None)
     def pdf(self, request, pk=None):
-        document = get_object_or_404(document_list_for_viewer(user=request.user), pk=pk)
+        document = self.get_object()
         if not document.has_pdf or not document.pdf.storage.exists(document.pdf.name):
             # Not rendered yet (the worker is behind): render it now, from
             # the same snapshot, as the download page does.
@@ -175,6 +175,7 @@ class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
 class ProductViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = ProductSerializer
     filterset_class = ProductFilter
+    lookup_value_regex = r"[0-9]{1,18}"
     permission_classes = [permissions.AllowAny]
 
     def get_queryset(self):
