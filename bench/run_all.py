@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-ORDER = ["checkout", "webhooks", "documents", "export", "renewals"]
+ORDER = ["checkout", "webhooks", "documents", "export", "renewals", "dashboard"]
 
 
 def main(argv: list[str]) -> int:

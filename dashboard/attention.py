@@ -58,8 +58,8 @@ def _iso(moment: datetime) -> str:
 def disputes(user, now) -> Item | None:
     if not user.has_perm("payments.view_dispute"):
         return None
-    waiting = list(disputes_needing_response()[:20])
-    count = disputes_needing_response().count() if len(waiting) == 20 else len(waiting)
+    count = disputes_needing_response().count()
+    waiting = list(disputes_needing_response()[:20]) if count else []
     nearest = next((d.evidence_due_by for d in waiting if d.evidence_due_by), None)
     return Item(
         key="disputes", label="Disputes needing a response", count=count,
