@@ -3,7 +3,6 @@ on the page that answers the form) and revoke it; nothing else changes."""
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.auth import get_user_model
 from django.template.response import TemplateResponse
 
 from .models import ApiToken
@@ -14,11 +13,6 @@ class ApiTokenCreateForm(forms.ModelForm):
     class Meta:
         model = ApiToken
         fields = ["user", "name", "expires_at"]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if "user" in self.fields:
-            self.fields["user"].queryset = get_user_model().objects.filter(is_active=True).order_by("username")
 
     def clean(self):
         data = super().clean()
@@ -39,6 +33,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
     list_select_related = ("user", "created_by")
     actions = ["revoke"]
     form = ApiTokenCreateForm
+    autocomplete_fields = ("user",)  # a shop has many users: search, don't scroll
     readonly_fields = ("user", "name", "key_prefix", "state", "created_at", "created_by", "expires_at",
                        "last_used_at", "revoked_at", "revoked_by")
 
