@@ -1,5 +1,6 @@
-// Polls the order's JSON status until it is final, then reloads the page once
-// so the customer sees the payment and the documents. No framework needed.
+// Polls the order's status (the API's /api/v1/orders/<reference>/status/) until it
+// is final, then reloads the page once so the customer sees the payment and the
+// documents. No framework needed.
 (function () {
   "use strict";
   var root = document.getElementById("order-status");

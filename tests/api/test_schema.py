@@ -94,7 +94,7 @@ schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_app
 
 
 @schema.parametrize()
-@hypothesis_settings(max_examples=EXAMPLES_PER_ENDPOINT, deadline=None, derandomize=True,
+@hypothesis_settings(max_examples=EXAMPLES_PER_ENDPOINT, deadline=None, derandomize=True, database=None,
                      phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
 def test_the_api_answers_as_its_schema_says(case, api_data):
     case.call_and_validate(headers={"Authorization": f"Bearer {api_data}"})
