@@ -12,7 +12,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from billing.models import Document
-from billing.periods import PeriodError, period_parse
+from billing.periods import period_parse
 from catalog.models import Product
 from orders.models import Order
 
@@ -72,7 +72,7 @@ class PeriodField(forms.CharField):
             return None
         try:
             return period_parse(value)
-        except (PeriodError, ValueError):
+        except ValueError:  # PeriodError, or a year past what a date holds
             raise forms.ValidationError(
                 "Write a period as 2026-03 (a month), 2026-Q1 (a quarter) or 2026 (a year).", code="invalid"
             ) from None
