@@ -3,10 +3,10 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, DateField, Prefetch, Q, QuerySet, Sum
-from django.db.models.functions import Trunc
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 
 from billing.models import Document
+from core.db import local_period
 
 from .models import Order, OrderLine
 
@@ -79,20 +79,13 @@ def order_status(order: Order) -> OrderStatus:
 
 # -- the staff dashboard's figures (aggregated by the database) ---------------------
 
-def _bucket(field: str, unit: str, tzinfo):
-    """The local day or month (a date) of a datetime column, computed by the database."""
-    if unit not in ("day", "month"):
-        raise ValueError(f"unit must be 'day' or 'month', not {unit!r}")
-    return Trunc(field, unit, output_field=DateField(), tzinfo=tzinfo)
-
-
 def order_sales_by_period(*, start: datetime, end: datetime, unit: str, tzinfo) -> list[dict]:
     """Orders paid in [start, end) per local day or month and currency:
     [{"period": date, "currency", "count", "amount"}] (amount: minor units
     received, VAT included, before refunds)."""
     return list(
         Order.objects.filter(paid_at__gte=start, paid_at__lt=end)
-        .annotate(period=_bucket("paid_at", unit, tzinfo))
+        .annotate(period=local_period("paid_at", unit, tzinfo=tzinfo, start=start, end=end))
         .values("period", "currency")
         .annotate(count=Count("pk"), amount=Sum("amount_paid"))
         .order_by("period", "currency")
@@ -104,7 +97,7 @@ def order_counts_by_period(*, start: datetime, end: datetime, unit: str, tzinfo)
     them are paid (or were, before a refund): [{"period", "placed", "paid"}]."""
     return list(
         Order.objects.filter(created_at__gte=start, created_at__lt=end)
-        .annotate(period=_bucket("created_at", unit, tzinfo))
+        .annotate(period=local_period("created_at", unit, tzinfo=tzinfo, start=start, end=end))
         .values("period")
         .annotate(placed=Count("pk"), paid=Count("pk", filter=Q(paid_at__isnull=False)))
         .order_by("period")

@@ -3,9 +3,9 @@ payment, the disputes waiting for staff."""
 
 from datetime import datetime
 
-from django.db.models import Count, DateField, F, QuerySet, Sum
-from django.db.models.functions import Trunc
+from django.db.models import Count, F, QuerySet, Sum
 
+from core.db import local_period
 from orders.models import Order
 
 from .models import Dispute, Payment, Refund
@@ -65,18 +65,12 @@ def disputes_needing_response() -> QuerySet[Dispute]:
 
 # -- the staff dashboard's figures (aggregated by the database) ---------------------
 
-def _bucket(field: str, unit: str, tzinfo):
-    if unit not in ("day", "month"):
-        raise ValueError(f"unit must be 'day' or 'month', not {unit!r}")
-    return Trunc(field, unit, output_field=DateField(), tzinfo=tzinfo)
-
-
 def refund_totals_by_period(*, start: datetime, end: datetime, unit: str, tzinfo) -> list[dict]:
     """Refunds that succeeded in [start, end) per local day or month and
     currency: [{"period", "currency", "count", "amount"}] (minor units)."""
     return list(
         Refund.objects.filter(status=Refund.Status.SUCCEEDED, succeeded_at__gte=start, succeeded_at__lt=end)
-        .annotate(period=_bucket("succeeded_at", unit, tzinfo))
+        .annotate(period=local_period("succeeded_at", unit, tzinfo=tzinfo, start=start, end=end))
         .values("period", "currency")
         .annotate(count=Count("pk"), amount=Sum("amount"))
         .order_by("period", "currency")
@@ -89,14 +83,14 @@ def dispute_totals_by_period(*, start: datetime, end: datetime, unit: str, tzinf
     {"opened": [{"period", "currency", "count", "amount"}], "lost": [...]}."""
     opened = (
         Dispute.objects.filter(created_at__gte=start, created_at__lt=end)
-        .annotate(period=_bucket("created_at", unit, tzinfo))
+        .annotate(period=local_period("created_at", unit, tzinfo=tzinfo, start=start, end=end))
         .values("period", "currency")
         .annotate(count=Count("pk"), amount=Sum("amount"))
         .order_by("period", "currency")
     )
     lost = (
         Dispute.objects.filter(outcome="lost", closed_at__gte=start, closed_at__lt=end)
-        .annotate(period=_bucket("closed_at", unit, tzinfo))
+        .annotate(period=local_period("closed_at", unit, tzinfo=tzinfo, start=start, end=end))
         .values("period", "currency")
         .annotate(count=Count("pk"), amount=Sum("amount_lost"))
         .order_by("period", "currency")

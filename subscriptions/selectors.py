@@ -7,13 +7,14 @@ from datetime import datetime
 from datetime import timezone as dt_timezone
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import BigIntegerField, Count, DateField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import BigIntegerField, Count, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.fields.json import KT
-from django.db.models.functions import Cast, Coalesce, Trunc
+from django.db.models.functions import Cast, Coalesce
 from djstripe.models import Customer, Invoice, PaymentMethod, Price, Subscription
 
 from billing.models import Document
 from core.cards import card_brand_label
+from core.db import local_period
 
 from .plans import INTERVAL_LABELS, PLAN_METADATA_KEY
 
@@ -420,12 +421,10 @@ def subscription_invoice_totals_by_period(*, start: datetime, end: datetime, uni
     """Our invoices of paid Stripe (subscription) invoices issued in [start,
     end), per local day or month and currency: [{"period", "currency",
     "count", "amount"}] (amount: minor units, VAT included)."""
-    if unit not in ("day", "month"):
-        raise ValueError(f"unit must be 'day' or 'month', not {unit!r}")
     return list(
         Document.objects.filter(kind=Document.Kind.INVOICE, stripe_invoice_id__isnull=False,
                                 issued_at__gte=start, issued_at__lt=end)
-        .annotate(period=Trunc("issued_at", unit, output_field=DateField(), tzinfo=tzinfo))
+        .annotate(period=local_period("issued_at", unit, tzinfo=tzinfo, start=start, end=end))
         .values("period", "currency")
         .annotate(count=Count("pk"), amount=Sum("total_gross"))
         .order_by("period", "currency")
