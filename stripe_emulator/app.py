@@ -15,17 +15,24 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from . import checkout_page, control, webhooks
-from .resources import ROUTES as API_ROUTES
-from .resources import account
-from .resources import billing
-from .resources.checkout import sweep_expired
-from .resources.files import parse_multipart
+from .engine.clock import sweep as sweep_billing
+from .resources import (account, catalog, charges, checkout, customers, disputes, events, files, invoice_items,
+                        invoice_payments, invoices, payment_intents, payment_methods, refunds, setup_intents,
+                        subscription_items, subscriptions, test_clocks)
 from .scheduler import Scheduler
 from .responses import Response
 from .store import Store
 from .wire import StripeError, parse_form
 
 log = logging.getLogger("stripe_emulator")
+
+API_ROUTES = [
+    route
+    for module in (account, customers, catalog, checkout, payment_intents, payment_methods, charges, refunds,
+                   disputes, events, setup_intents, subscriptions, subscription_items, invoices, invoice_payments,
+                   invoice_items, test_clocks, files)
+    for route in module.ROUTES
+]
 
 
 @dataclass
@@ -100,8 +107,8 @@ class Emulator:
     def _sweep(self):
         """Periodic housekeeping: expire checkout sessions, and bill
         subscriptions on the emulator's own clock as real time passes."""
-        sweep_expired(self)
-        billing.sweep(self)
+        checkout.sweep_expired(self)
+        sweep_billing(self)
 
     def start(self):
         self.scheduler.start()
@@ -151,7 +158,7 @@ class Emulator:
                 if body and "json" in headers.get("content-type", ""):
                     json_body = json.loads(body)
                 elif body and headers.get("content-type", "").startswith("multipart/form-data"):
-                    params.update(parse_multipart(body, headers["content-type"]))  # file uploads
+                    params.update(files.parse_multipart(body, headers["content-type"]))  # file uploads
                 elif body:
                     params.update(parse_form(body.decode("utf-8")))
                 req = Request(self, method, path, params, headers, request_id,

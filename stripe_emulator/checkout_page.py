@@ -4,7 +4,8 @@ receipts: plain HTML forms, no scripts, no external assets."""
 from html import escape
 
 from .money import format_amount
-from .resources import billing, checkout
+from .engine.invoicing import invoice_lines
+from .resources import checkout
 from .responses import html, redirect
 from .wire import StripeError
 
@@ -205,7 +206,7 @@ def invoice_page(req):
     rows = "".join(
         f"<tr><td>{escape(line['description'] or '')}</td><td class=\"num\">{line['quantity']}</td>"
         f"<td class=\"num\">{escape(format_amount(line['amount'], line['currency']))}</td></tr>"
-        for line in billing.invoice_lines(req.store, invoice))
+        for line in invoice_lines(req.store, invoice))
     cur = invoice["currency"]
     body = (f"<h1>Invoice {escape(invoice['number'] or invoice['id'])}</h1>"
             f"<p>Status: <strong id=\"status\">{escape(invoice['status'])}</strong></p>"

@@ -2,7 +2,9 @@
 They let tests and benchmarks reset state, inject faults, inspect webhook
 deliveries and drive payments without a browser."""
 
-from .resources import billing, checkout, disputes
+from .engine.clock import sweep as sweep_billing
+from .engine.settings import FINAL_ACTIONS, settings
+from .resources import checkout, disputes
 from .resources.common import render
 from .responses import Response, unlocked
 from .webhooks import FAULT_ACTIONS
@@ -118,7 +120,7 @@ def advance_clock(req):
     seconds = as_int(_body(req), "seconds", required=True, minimum=0)
     req.store.clock_offset += seconds
     checkout.sweep_expired(req.app)
-    billing.sweep(req.app)  # renewals etc. of subscriptions not on a test clock
+    sweep_billing(req.app)  # renewals etc. of subscriptions not on a test clock
     return {"now": req.store.now(), "offset": req.store.clock_offset}
 
 
@@ -154,7 +156,7 @@ def billing_settings(req):
     first failure, 5 after that, 7 after that) and `final_action` when the last
     retry fails: `cancel` (default; customer.subscription.deleted), `unpaid`
     or `past_due` (leave it)."""
-    current = billing.settings(req.store)
+    current = settings(req.store)
     if req.method == "GET":
         return dict(current)
     body = _body(req)
@@ -172,8 +174,8 @@ def billing_settings(req):
             raise invalid("Each retry must be a positive number of days.", param="days")
         current["retry_days"] = [int(d) if d == int(d) else d for d in days]
     if "final_action" in body:
-        if body["final_action"] not in billing.FINAL_ACTIONS:
-            raise invalid(f"`final_action` must be one of {', '.join(billing.FINAL_ACTIONS)}.",
+        if body["final_action"] not in FINAL_ACTIONS:
+            raise invalid(f"`final_action` must be one of {', '.join(FINAL_ACTIONS)}.",
                           param="final_action")
         current["final_action"] = body["final_action"]
     for name in ("upcoming_days", "trial_notice_days"):

@@ -4,10 +4,12 @@ hosted page and the automation route."""
 import time
 
 from .. import cards, fixtures
+from ..engine.clock import at_clock
+from ..engine.collection import attempt, mark_paid, payment_failed, payment_intent_of
+from ..engine.lifecycle import new_subscription
 from ..wire import StripeError, as_dict, as_int, as_list, as_str, invalid, list_object, metadata, missing, paginate
 from .catalog import new_price
 from .common import INCLUDES, Background, eq_filter, previous_attributes, render, render_list, snapshot
-from . import billing
 from .customers import new_customer
 from .payment_intents import cancel_intent, confirm_with, finish_authentication, new_payment_intent
 from .payment_methods import attach_to, new_payment_method
@@ -237,7 +239,7 @@ def check_payable(req, session):
     sub = req.store.get(req.store.private[session["id"]].get("subscription"), "subscription")
     invoice = req.store.get(sub["latest_invoice"], "invoice") if sub is not None else None
     if invoice is not None:
-        pi = billing.payment_intent_of(req.store, invoice)
+        pi = payment_intent_of(req.store, invoice)
     if pi and pi["status"] == "requires_action":
         # A 3-D Secure challenge is open; paying again starts over with a new card.
         pi["status"] = "requires_payment_method"
@@ -311,13 +313,13 @@ def authenticate(req, pi, approved):
     if session["mode"] == "subscription":
         invoice = req.store.get(req.store.private[pi["id"]].get("invoice"), "invoice")
         customer = req.store.get(session["customer"], "customer")
-        with billing.at_clock(req.store, customer["test_clock"]):
+        with at_clock(req.store, customer["test_clock"]):
             try:
                 finish_authentication(req, pi, approved, before_success=_make_default(req, customer))
             except StripeError:
-                billing.payment_failed(req, invoice, automatic=False)
+                payment_failed(req, invoice, automatic=False)
                 raise
-            billing.mark_paid(req, invoice, pi)
+            mark_paid(req, invoice, pi)
             facts = req.store.private[pi["id"]]
             _complete_subscription(req, session, req.store.get(invoice["subscription"], "subscription"), invoice,
                                    facts["email"], facts["name"])
@@ -415,7 +417,7 @@ def _pay_subscription(req, session, card, exp_month, exp_year, email, name):
     store = req.store
     facts = store.private[session["id"]]
     customer = _session_customer(req, session, email, name)
-    with billing.at_clock(store, customer["test_clock"]):
+    with at_clock(store, customer["test_clock"]):
         pm = new_payment_method(req, card, exp_month, exp_year, email=email, name=name)
         sub = store.get(facts.get("subscription"), "subscription")
         if sub is None:
@@ -430,7 +432,7 @@ def _pay_subscription(req, session, card, exp_month, exp_year, email, name):
                 seti = new_setup_intent(req, customer=customer["id"])
                 confirm_setup(req, seti, pm, before_success=None)  # raises on a decline
                 _make_default(req, customer)(seti, pm)
-            sub, invoice = billing.new_subscription(
+            sub, invoice = new_subscription(
                 req, customer, entries, trial_end=trial_end, meta=metadata(data),
                 description=data.get("description") or None, one_time=one_time)
             facts["subscription"] = sub["id"]
@@ -438,9 +440,9 @@ def _pay_subscription(req, session, card, exp_month, exp_year, email, name):
         if invoice["status"] == "paid":
             _complete_subscription(req, session, sub, invoice, email, name)
             return {"status": "succeeded"}
-        pi = billing.payment_intent_of(store, invoice)
+        pi = payment_intent_of(store, invoice)
         store.secret(pi["id"]).update(checkout_session=session["id"], email=email, name=name)
-        outcome, error = billing.attempt(req, invoice, pm=pm, automatic=False, initial=True,
+        outcome, error = attempt(req, invoice, pm=pm, automatic=False, initial=True,
                                          before_success=_make_default(req, customer))
         if outcome == "failed":
             raise error

@@ -3,14 +3,14 @@ customers created on them and everything they subscribe to.
 
 Advancing answers at once with `status: advancing`; a background job then
 runs, in time order, everything due up to the new time (renewals, invoices,
-payment retries, trial ends, cancellations: see billing.run_due) and sets the
+payment retries, trial ends, cancellations: see engine/clock.py) and sets the
 clock `ready` (`test_helpers.test_clock.advancing` / `.ready` events)."""
 
 import logging
 
 from .. import fixtures
 from ..wire import as_int, as_str, invalid
-from .billing import run_due
+from ..engine.clock import run_due
 from .common import Background, deleted, render, render_list
 
 log = logging.getLogger("stripe_emulator.billing")
