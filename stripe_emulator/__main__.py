@@ -22,6 +22,9 @@ def main(argv=None):
                         default=float(env("STRIPE_EMULATOR_WEBHOOK_RETRY_BASE", "1.0")),
                         help="seconds before the first webhook retry; doubled on each further one")
     parser.add_argument("--webhook-timeout", type=float, default=float(env("STRIPE_EMULATOR_WEBHOOK_TIMEOUT", "10")))
+    parser.add_argument("--webhook-concurrency", type=int,
+                        default=int(env("STRIPE_EMULATOR_WEBHOOK_CONCURRENCY", "8")),
+                        help="deliveries in flight at once per webhook endpoint (1: one at a time, in order)")
     parser.add_argument("--refund-delay", type=float, default=float(env("STRIPE_EMULATOR_REFUND_DELAY", "1.0")),
                         help="seconds a refund stays pending")
     parser.add_argument("--log-level", default=env("STRIPE_EMULATOR_LOG_LEVEL", "INFO"))
@@ -31,7 +34,7 @@ def main(argv=None):
         host=args.host, port=args.port, api_key=args.api_key, state_path=args.state,
         public_url=args.public_url.rstrip("/") if args.public_url else None,
         webhook_retry_base=args.webhook_retry_base, webhook_timeout=args.webhook_timeout,
-        refund_delay=args.refund_delay)
+        webhook_concurrency=args.webhook_concurrency, refund_delay=args.refund_delay)
     # SIGTERM stops like Ctrl-C, so pending state is flushed to --state.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     server.serve_forever()

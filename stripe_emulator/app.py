@@ -43,6 +43,9 @@ class Config:
     webhook_retry_base: float = 1.0  # seconds before the first retry, doubled each time
     webhook_timeout: float = 10.0
     webhook_max_attempts: int = 8
+    # Deliveries in flight at once per endpoint (Stripe's are concurrent and
+    # unordered; 1 gives one at a time, in order).
+    webhook_concurrency: int = 8
     refund_delay: float = 1.0  # pending -> succeeded/failed
     dispute_delay: float = 1.0  # payment with the 0259 card -> dispute opened
     sweep_interval: float = 1.0  # how often expired checkout sessions are looked for
