@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from . import checkout_page, control, webhooks
+from .engine import settings as billing_settings
 from .engine.clock import sweep as sweep_billing
 from .resources import (account, catalog, charges, checkout, customers, disputes, events, files, invoice_items,
                         invoice_payments, invoices, payment_intents, payment_methods, refunds, setup_intents,
@@ -50,6 +51,11 @@ class Config:
     dispute_delay: float = 1.0  # payment with the 0259 card -> dispute opened
     sweep_interval: float = 1.0  # how often expired checkout sessions are looked for
     reorder_window: float = 5.0  # a reorder fault flushes after this even if short of `count`
+    # The Dashboard's billing settings for failed subscription payments: days
+    # between retries and what happens after the last (engine/settings.py).
+    # None keeps what the state file has (default [3, 5, 7], cancel).
+    retry_days: list | str | None = None
+    retry_final_action: str | None = None
     # State file writes are coalesced to at most one per `save_delay` seconds
     # (0: write on every change); the server flushes on stop.
     save_delay: float = 0.2
@@ -106,6 +112,13 @@ class Emulator:
         )
         with self.store.lock:
             account.ensure(self)
+            try:
+                self._configure_billing()
+            except StripeError as err:
+                raise ValueError(err.message) from None
+
+    def _configure_billing(self):
+        billing_settings.configure(self.store, self.config.retry_days, self.config.retry_final_action)
 
     def _sweep(self):
         """Periodic housekeeping: expire checkout sessions, and bill
@@ -129,6 +142,7 @@ class Emulator:
             self.refund_failures = 0
             self.store.clear()
             account.ensure(self)
+            self._configure_billing()
             self.store.save()
 
     def run_job(self, fn):

@@ -3,7 +3,7 @@ They let tests and benchmarks reset state, inject faults, inspect webhook
 deliveries and drive payments without a browser."""
 
 from .engine.clock import sweep as sweep_billing
-from .engine.settings import FINAL_ACTIONS, settings
+from .engine import settings as billing
 from .resources import checkout, disputes
 from .resources.common import render
 from .responses import Response, unlocked
@@ -155,33 +155,12 @@ def billing_settings(req):
     attempts (Smart-Retries-like default [3, 5, 7]: retried 3 days after the
     first failure, 5 after that, 7 after that) and `final_action` when the last
     retry fails: `cancel` (default; customer.subscription.deleted), `unpaid`
-    or `past_due` (leave it)."""
-    current = settings(req.store)
+    or `past_due` (leave it). Also `upcoming_days` and `trial_notice_days`.
+    The emulator's startup options --retry-days / --retry-final-action set the
+    schedule like a Dashboard setting; this route changes it for a test."""
     if req.method == "GET":
-        return dict(current)
-    body = _body(req)
-    if "days" in body:
-        days = body["days"]
-        if isinstance(days, str):
-            days = [d for d in days.split(",") if d.strip()]
-        if not isinstance(days, list):
-            raise invalid("`days` must be a list of numbers of days.", param="days")
-        try:
-            days = [float(d) for d in days]
-        except (TypeError, ValueError):
-            raise invalid("`days` must be a list of numbers of days.", param="days") from None
-        if any(d <= 0 for d in days):
-            raise invalid("Each retry must be a positive number of days.", param="days")
-        current["retry_days"] = [int(d) if d == int(d) else d for d in days]
-    if "final_action" in body:
-        if body["final_action"] not in FINAL_ACTIONS:
-            raise invalid(f"`final_action` must be one of {', '.join(FINAL_ACTIONS)}.",
-                          param="final_action")
-        current["final_action"] = body["final_action"]
-    for name in ("upcoming_days", "trial_notice_days"):
-        if name in body:
-            current[name] = as_int(body, name, minimum=0)
-    return dict(current)
+        return dict(billing.settings(req.store))
+    return dict(billing.update(req.store, _body(req)))
 
 
 ROUTES = [
