@@ -46,6 +46,10 @@ def server_from_args(argv=None):
                         default=env("STRIPE_EMULATOR_RETRY_FINAL_ACTION"),
                         help="what happens after the last failed retry: cancel the subscription (default), "
                              "mark it unpaid, or leave it past_due")
+    parser.add_argument("--lenient-params", dest="strict_params", action="store_false",
+                        default=env("STRIPE_EMULATOR_STRICT_PARAMS", "true").lower() not in ("false", "0", "no", "off"),
+                        help="accept parameters Stripe would refuse (unknown, wrong type, bad expand[]): an escape "
+                             "hatch; by default requests are checked as Stripe checks them")
     parser.add_argument("--log-level", default=env("STRIPE_EMULATOR_LOG_LEVEL", "INFO"))
     args = parser.parse_args(argv)
     if args.retry_final_action not in (None, *FINAL_ACTIONS):  # from the environment
@@ -56,7 +60,7 @@ def server_from_args(argv=None):
         public_url=args.public_url.rstrip("/") if args.public_url else None,
         webhook_retry_base=args.webhook_retry_base, webhook_timeout=args.webhook_timeout,
         webhook_concurrency=args.webhook_concurrency, refund_delay=args.refund_delay,
-        retry_days=args.retry_days, retry_final_action=args.retry_final_action)
+        retry_days=args.retry_days, retry_final_action=args.retry_final_action, strict_params=args.strict_params)
 
 
 def main(argv=None):

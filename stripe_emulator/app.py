@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from . import checkout_page, control, webhooks
+from . import checkout_page, control, validation, webhooks
 from .engine import settings as billing_settings
 from .engine.clock import sweep as sweep_billing
 from .resources import (account, catalog, charges, checkout, customers, disputes, events, files, invoice_items,
@@ -56,6 +56,10 @@ class Config:
     # None keeps what the state file has (default [3, 5, 7], cancel).
     retry_days: list | str | None = None
     retry_final_action: str | None = None
+    # Refuse what Stripe refuses: parameters the SDK does not declare for the
+    # method, wrong types, unknown enum values, bad expand[] (validation.py).
+    # False only as an escape hatch (--lenient-params).
+    strict_params: bool = True
     # State file writes are coalesced to at most one per `save_delay` seconds
     # (0: write on every change); the server flushes on stop.
     save_delay: float = 0.2
@@ -87,11 +91,12 @@ class Route:
     regex: re.Pattern
     handler: object
     kind: str  # "api" (auth, idempotency, faults), "control" or "page"
+    pattern: str = ""
 
 
 def _compile(method, pattern, handler, kind):
     regex = re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern) + "$")
-    return Route(method, regex, handler, kind)
+    return Route(method, regex, handler, kind, pattern)
 
 
 class Emulator:
@@ -221,6 +226,8 @@ class Emulator:
         fault = self._take_fault(req.method, req.path)
         if fault and fault.get("status"):
             return self._fault_response(fault["status"], req.request_id)
+        if self.config.strict_params:
+            validation.check(req.method, route.pattern, req.params)
         key = req.idempotency_key if req.method == "POST" else None
         if key:
             resp = self._idempotent(route, req, key)
