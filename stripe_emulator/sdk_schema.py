@@ -95,7 +95,7 @@ def _is_resource(tp):
 
 def describe(tp, module_name):
     """A plain description of one annotation of the SDK:
-    ("str"|"int"|"num"|"bool"|"any",), ("enum", values), ("class", cls),
+    ("str"|"int"|"num"|"decimal"|"bool"|"any",), ("enum", values), ("class", cls),
     ("expandable", [classes]), ("array", item), ("listobject", item),
     ("map", value), ("union", [alternatives]); each wrapped in
     ("nullable", inner) when None is allowed."""
@@ -117,8 +117,10 @@ def describe(tp, module_name):
         return ("bool",)
     if tp is int:
         return ("int",)
-    if tp in (float, decimal.Decimal):
+    if tp is float:
         return ("num",)
+    if tp is decimal.Decimal:
+        return ("decimal",)  # a string on the wire: "12.5"
     if tp is typing.Any or tp is object:
         return ("any",)
     if origin is typing.Literal:
@@ -247,8 +249,8 @@ def param_node(description):
     kind = description[0]
     if kind == "nullable":
         return param_node(description[1])
-    if kind in ("str", "int", "num", "bool", "any"):
-        return {"str": "s", "int": "i", "num": "n", "bool": "b", "any": "*"}[kind]
+    if kind in ("str", "int", "num", "decimal", "bool", "any"):
+        return {"str": "s", "int": "i", "num": "n", "decimal": "n", "bool": "b", "any": "*"}[kind]
     if kind == "enum":
         values = description[1]
         if all(isinstance(v, bool) for v in values):
@@ -399,7 +401,25 @@ def _prune(classes, roots):
 
 
 def render(schema):
-    return json.dumps(schema, sort_keys=True, separators=(",", ":")) + "\n"
+    """JSON with one route and one class per line, so a regeneration reads as a diff."""
+    def compact(value):
+        return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+    lines = ["{"]
+    keys = sorted(schema)
+    for i, key in enumerate(keys):
+        comma = "," if i < len(keys) - 1 else ""
+        value = schema[key]
+        if isinstance(value, dict):
+            lines.append(f"{json.dumps(key)}: {{")
+            names = sorted(value)
+            lines += [f"{json.dumps(name)}: {compact(value[name])}{',' if j < len(names) - 1 else ''}"
+                      for j, name in enumerate(names)]
+            lines.append("}" + comma)
+        else:
+            lines.append(f"{json.dumps(key)}: {compact(value)}{comma}")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
 
 
 def main(argv=None):

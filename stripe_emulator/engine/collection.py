@@ -7,12 +7,12 @@ from .. import fixtures
 from ..wire import StripeError
 from ..resources.common import previous_attributes, snapshot
 from ..resources.payment_intents import confirm_with, new_payment_intent
-from .periods import DAY, LIVE, facts_of
+from .periods import DAY, LIVE, facts_of, subscription_of
 from .settings import settings
 
 
 def default_payment_method(store, invoice):
-    sub = store.get(invoice["subscription"], "subscription")
+    sub = store.get(subscription_of(invoice), "subscription")
     customer = store.get(invoice["customer"], "customer") or {}
     candidates = (invoice["default_payment_method"], sub["default_payment_method"] if sub else None,
                   (customer.get("invoice_settings") or {}).get("default_payment_method"))
@@ -41,7 +41,7 @@ def open_payment(ctx, invoice, customer, due):
     first invoice (the customer pays it on session)."""
     store = ctx.store
     now = invoice["status_transitions"]["finalized_at"]
-    sub = store.get(invoice["subscription"], "subscription")
+    sub = store.get(subscription_of(invoice), "subscription")
     pi = new_payment_intent(ctx, due, invoice["currency"], customer=customer["id"],
                             description="Subscription creation" if invoice["billing_reason"] == "subscription_create"
                             else "Subscription update")
@@ -87,7 +87,7 @@ def attempt(ctx, invoice, pm=None, automatic=True, initial=False, before_success
 def payment_failed(ctx, invoice, automatic):
     store = ctx.store
     now = store.now()
-    sub = store.get(invoice["subscription"], "subscription")
+    sub = store.get(subscription_of(invoice), "subscription")
     exhausted = False
     if automatic:
         days = settings(store)["retry_days"]
@@ -146,7 +146,7 @@ def mark_paid(ctx, invoice, pi):
     if customer is not None and customer["delinquent"]:
         customer["delinquent"] = bool(store.all("invoice", lambda i: i["customer"] == customer["id"]
                                                 and i["status"] == "open" and i["attempt_count"] > 0))
-    sub = store.get(invoice["subscription"], "subscription")
+    sub = store.get(subscription_of(invoice), "subscription")
     if sub is None:
         return
     p = facts_of(store, sub)
@@ -167,7 +167,7 @@ def end_subscription(ctx, sub, reason, comment=None, feedback=None):
                                    "reason": sub["cancellation_details"]["reason"] or reason}
     p = facts_of(store, sub)
     p["retry_invoice"] = p["retry_at"] = None
-    for invoice in store.all("invoice", lambda i: i["subscription"] == sub["id"] and i["status"] == "open"):
+    for invoice in store.all("invoice", lambda i: subscription_of(i) == sub["id"] and i["status"] == "open"):
         invoice["next_payment_attempt"] = None
         invoice["auto_advance"] = False
     ctx.emit("customer.subscription.deleted", sub)

@@ -9,7 +9,7 @@ from ..money import format_amount
 from ..wire import list_object
 from ..resources.common import previous_attributes, snapshot
 from .collection import attempt, mark_paid, open_payment
-from .periods import LIVE, facts_of, interval_of, product_name
+from .periods import LIVE, facts_of, interval_of, product_name, subscription_of
 
 
 def _every(price):
@@ -169,7 +169,6 @@ def build_invoice(ctx, customer, sub, reason, specs, period_start, period_end, p
         status="draft",
         status_transitions={"finalized_at": None, "marked_uncollectible_at": None, "paid_at": None,
                             "voided_at": None},
-        subscription=sub["id"] if sub else None,
         subtotal=total,
         subtotal_excluding_tax=total,
         test_clock=customer["test_clock"],
@@ -235,7 +234,7 @@ def issue(ctx, invoice, automatic=True):
     finalize(ctx, invoice)
     if invoice["status"] == "paid":
         return "paid", None
-    sub = ctx.store.get(invoice["subscription"], "subscription")
+    sub = ctx.store.get(subscription_of(invoice), "subscription")
     if sub is not None and sub["status"] == "unpaid":
         invoice["next_payment_attempt"] = None
         return "open", None

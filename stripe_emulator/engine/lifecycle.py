@@ -105,11 +105,12 @@ def renew(ctx, sub):
 
 
 def send_upcoming(ctx, sub):
-    """invoice.upcoming: the next renewal's invoice, without an id."""
+    """invoice.upcoming: the next renewal's invoice. It has no id yet, so the
+    key is left out ("always present unless the invoice is an upcoming invoice")."""
     store = ctx.store
     start, end = period(store, sub)
     preview = renewal_preview(ctx, sub, end)
-    preview["id"] = None
+    del preview["id"]
     preview["lines"]["url"] = "/v1/invoices/upcoming/lines"
     ctx.emit("invoice.upcoming", preview)
 

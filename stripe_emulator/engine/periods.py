@@ -13,6 +13,13 @@ DAY = 86400
 LIVE = ("trialing", "active", "past_due", "unpaid")  # statuses that still bill
 
 
+def subscription_of(invoice):
+    """The id of the subscription an invoice bills, if any. Since basil it is
+    `parent.subscription_details.subscription`; the top-level key is gone."""
+    details = (invoice.get("parent") or {}).get("subscription_details") or {}
+    return details.get("subscription")
+
+
 def add_interval(anchor, interval, count, n=1):
     """`anchor` + n × (count intervals), months clamped to the month's end
     like Stripe (Jan 31 -> Feb 28 -> Mar 31 with the anchor kept)."""

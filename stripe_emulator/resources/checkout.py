@@ -7,6 +7,7 @@ from .. import cards, fixtures
 from ..engine.clock import at_clock
 from ..engine.collection import attempt, mark_paid, payment_failed, payment_intent_of
 from ..engine.lifecycle import new_subscription
+from ..engine.periods import subscription_of
 from ..wire import StripeError, as_dict, as_int, as_list, as_str, invalid, list_object, metadata, missing, paginate
 from .catalog import new_price
 from .common import INCLUDES, Background, eq_filter, previous_attributes, render, render_list, snapshot
@@ -154,7 +155,7 @@ def create(req):
         success_url=as_str(params, "success_url"),
         total_details=fixtures.shape("checkout.session", "total_details",
                                      amount_discount=0, amount_shipping=0, amount_tax=0),
-        ui_mode="hosted",
+        ui_mode="hosted_page",
         url=f"{req.app.public_url}/c/pay/{id_}",
         adaptive_pricing={"enabled": False},
         discounts=[],
@@ -321,7 +322,7 @@ def authenticate(req, pi, approved):
                 raise
             mark_paid(req, invoice, pi)
             facts = req.store.private[pi["id"]]
-            _complete_subscription(req, session, req.store.get(invoice["subscription"], "subscription"), invoice,
+            _complete_subscription(req, session, req.store.get(subscription_of(invoice), "subscription"), invoice,
                                    facts["email"], facts["name"])
         return session
     finish_authentication(req, pi, approved, before_success=_before_success(req, session))

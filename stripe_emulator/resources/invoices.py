@@ -4,7 +4,7 @@ subscription change (`create_preview`, with prorations)."""
 from ..engine.clock import at_clock
 from ..engine.collection import attempt, mark_paid
 from ..engine.invoicing import build_invoice, finalize, invoice_lines, item_spec, pending_items
-from ..engine.periods import LIVE, add_interval, facts_of, interval_of, items_of, period
+from ..engine.periods import LIVE, add_interval, facts_of, interval_of, items_of, period, subscription_of
 from ..engine.proration import PRORATION_BEHAVIORS, interval_changes, proration_date, proration_specs
 from ..wire import as_bool, as_dict, as_list, as_str, invalid, list_object, missing, paginate
 from .common import INCLUDES, deleted, eq_filter, render, render_list, snapshot
@@ -20,7 +20,8 @@ def retrieve_invoice(req):
 
 
 def list_invoices(req):
-    filters = [eq_filter(req, "customer"), eq_filter(req, "subscription"), eq_filter(req, "status"),
+    sub_id = req.params.get("subscription")
+    filters = [eq_filter(req, "customer"), lambda i: not sub_id or subscription_of(i) == sub_id, eq_filter(req, "status"),
                eq_filter(req, "collection_method"), eq_filter(req, "test_clock")]
     return render_list(req, "invoice", "/v1/invoices", filters)
 
