@@ -17,9 +17,10 @@ from urllib.parse import urlsplit
 from . import checkout_page, control, validation, webhooks
 from .engine import settings as billing_settings
 from .engine.clock import sweep as sweep_billing
-from .resources import (account, catalog, charges, checkout, customers, disputes, events, files, invoice_items,
-                        invoice_payments, invoices, payment_intents, payment_methods, refunds, setup_intents,
-                        subscription_items, subscriptions, test_clocks)
+from .resources import (account, catalog, charges, checkout, coupons, customers, disputes, events, files,
+                        invoice_items, invoice_payments, invoice_previews, invoices, payment_intents, payment_methods,
+                        promotion_codes, refunds, setup_intents, subscription_items, subscriptions, tax_ids,
+                        test_clocks)
 from .scheduler import Scheduler
 from .responses import Response
 from .store import Store
@@ -29,9 +30,10 @@ log = logging.getLogger("stripe_emulator")
 
 API_ROUTES = [
     route
-    for module in (account, customers, catalog, checkout, payment_intents, payment_methods, charges, refunds,
-                   disputes, events, setup_intents, subscriptions, subscription_items, invoices, invoice_payments,
-                   invoice_items, test_clocks, files)
+    # invoice_previews before invoices: /v1/invoices/create_preview is not an invoice id.
+    for module in (account, customers, tax_ids, catalog, checkout, payment_intents, payment_methods, charges, refunds,
+                   disputes, events, setup_intents, coupons, promotion_codes, subscriptions, subscription_items,
+                   invoice_previews, invoices, invoice_payments, invoice_items, test_clocks, files)
     for route in module.ROUTES
 ]
 

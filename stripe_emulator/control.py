@@ -124,19 +124,33 @@ def advance_clock(req):
     return {"now": req.store.now(), "offset": req.store.clock_offset}
 
 
+# The billing address a script's payment gives when the session requires one
+# and the script names none (as `email` defaults to buyer@example.com).
+TEST_ADDRESS = {"line1": "1 Test Street", "postal_code": "75001", "city": "Paris", "country": "FR"}
+
+
 def pay_session(req):
     """What the hosted form does, for scripts: `card` (required), `exp`,
-    `cvc`, `email` (default: the session's, else buyer@example.com), `name`, and `three_d_secure` = approve (default) | fail
-    for the 3155 card. Answers the session (still `open` after a decline),
-    a 402 card error for an unusable card number or expiry, or a 400 error
-    for a session that cannot be paid."""
+    `cvc`, `email` (default: the session's, else buyer@example.com), `name`,
+    `address` {line1, line2, postal_code, city, state, country} (default when
+    the session requires one: TEST_ADDRESS), `business_name` and `tax_id`
+    (tax ID collection), `promotion_code` (applied first, as the page's Apply
+    button does), and `three_d_secure` = approve (default) | fail for the 3155
+    card. Answers the session (still `open` after a decline), a 402 card error
+    for an unusable card number or expiry, or a 400 error for a session that
+    cannot be paid or a code or field the page would refuse."""
     body = dict(_body(req))
     session = req.store.require(req.args["id"], "checkout.session", kind="checkout.session")
     body.setdefault("exp", "12/99")
     body.setdefault("cvc", "123")
     if not (body.get("email") or session["customer_email"] or session["customer"]):
         body["email"] = "buyer@example.com"
+    if session["billing_address_collection"] == "required" and not body.get("address"):
+        body["address"] = dict(TEST_ADDRESS)
     try:
+        if body.get("promotion_code"):
+            checkout.check_payable(req, session)
+            checkout.apply_code(req, session, body["promotion_code"])
         pi = checkout.pay(req, session, body)
         if pi["status"] == "requires_action":
             checkout.authenticate(req, pi, body.get("three_d_secure", "approve") == "approve")

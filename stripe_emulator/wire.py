@@ -251,4 +251,6 @@ def _expand_one(node, parts, resolve, include):
         if found is None:
             return
         node[field] = value = found
+    elif isinstance(value, list):  # a list of ids (e.g. `discounts`): each expands
+        node[field] = value = [(resolve(v) or v) if isinstance(v, str) else v for v in value]
     _expand_one(value, rest, resolve, include)

@@ -42,13 +42,17 @@ def open_payment(ctx, invoice, customer, due):
     store = ctx.store
     now = invoice["status_transitions"]["finalized_at"]
     sub = store.get(subscription_of(invoice), "subscription")
-    pi = new_payment_intent(ctx, due, invoice["currency"], customer=customer["id"],
-                            description="Subscription creation" if invoice["billing_reason"] == "subscription_create"
-                            else "Subscription update")
+    description = {"subscription_create": "Subscription creation", "manual": f"Invoice {invoice['number']}"}.get(
+        invoice["billing_reason"], "Subscription update")
+    pi = new_payment_intent(ctx, due, invoice["currency"], customer=customer["id"], description=description)
     store.private[invoice["id"]]["payment_intent"] = pi["id"]
     store.secret(pi["id"])["invoice"] = invoice["id"]
     _payment_record(ctx, invoice, pi)
-    invoice["next_payment_attempt"] = now if sub is not None and sub["status"] != "incomplete" else None
+    # The first automatic attempt: now (renewals), not for a subscription's
+    # first invoice (paid on session) nor for an invoice that does not
+    # advance by itself (created through the API without auto_advance).
+    collects = invoice["auto_advance"] and invoice["collection_method"] == "charge_automatically"
+    invoice["next_payment_attempt"] = now if collects and (sub is None or sub["status"] != "incomplete") else None
 
 
 def payment_intent_of(store, invoice):
@@ -92,8 +96,10 @@ def payment_failed(ctx, invoice, automatic):
     if automatic:
         days = settings(store)["retry_days"]
         count = store.private[invoice["id"]]["auto_attempts"]
-        if sub is not None and sub["status"] == "incomplete":
-            invoice["next_payment_attempt"] = None  # first invoices are not retried
+        if sub is None or sub["status"] == "incomplete":
+            # First invoices are not retried; the emulator retries only
+            # subscription invoices (see NOTES: one-off invoices are not).
+            invoice["next_payment_attempt"] = None
         elif count <= len(days):
             invoice["next_payment_attempt"] = now + int(days[count - 1] * DAY)
         else:

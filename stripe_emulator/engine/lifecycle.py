@@ -3,6 +3,7 @@ ends, the `invoice.upcoming` notice, and expiry of an `incomplete` one."""
 
 from .. import fixtures
 from ..resources.common import previous_attributes, snapshot
+from . import discounts as discounts_engine
 from .collection import end_subscription
 from .invoicing import build_invoice, finalize, issue, item_spec, pending_items, price_spec, trial_spec
 from .periods import add_interval, cycle_bounds, facts_of, interval_of, items_of, new_item, period, set_period, \
@@ -10,9 +11,10 @@ from .periods import add_interval, cycle_bounds, facts_of, interval_of, items_of
 
 
 def new_subscription(ctx, customer, entries, trial_end=None, default_pm=None, meta=None, description=None,
-                     one_time=()):
+                     one_time=(), discounts=()):
     """Create a subscription and its first invoice (finalized; paid at once when
-    €0, e.g. with a trial). `entries` = [(price, quantity, item metadata)].
+    €0, e.g. with a trial). `entries` = [(price, quantity, item metadata)];
+    `discounts` as `engine.discounts.requested` gives them.
     Returns (subscription, invoice); the caller collects payment."""
     store = ctx.store
     now = store.now()
@@ -54,6 +56,7 @@ def new_subscription(ctx, customer, entries, trial_end=None, default_pm=None, me
     for price, quantity, item_meta in entries:
         new_item(store, sub, price, quantity, item_meta, now, end)
     sync_items(store, sub)
+    discounts_engine.attach(ctx, sub, discounts)
     specs = [(trial_spec if trialing else item_spec)(store, item, now, end) for item in items_of(store, sub)]
     specs += [price_spec(store, price, qty, now, now) for price, qty in one_time]
     invoice = build_invoice(ctx, customer, sub, "subscription_create", specs, now, now,

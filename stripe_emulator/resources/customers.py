@@ -164,7 +164,6 @@ def _empty_list(path):
 
 # dj-stripe expands these on every customer it syncs.
 INCLUDES[("customer", "sources")] = _empty_list("sources")
-INCLUDES[("customer", "tax_ids")] = _empty_list("tax_ids")
 
 ROUTES = [
     ("POST", "/v1/customers", create),

@@ -1,14 +1,19 @@
-"""Invoices: retrieve, list, lines, pay, finalize, void, and previews of a
-subscription change (`create_preview`, with prorations)."""
+"""Invoices: create (a draft, for invoice items), update, delete a draft,
+finalize, pay, void; retrieve, list and lines (paginated). Subscriptions make
+theirs through the billing engine (`engine/`)."""
 
+from ..engine import discounts
 from ..engine.clock import at_clock
 from ..engine.collection import attempt, mark_paid
-from ..engine.invoicing import build_invoice, finalize, invoice_lines, item_spec, pending_items
-from ..engine.periods import LIVE, add_interval, facts_of, interval_of, items_of, period, subscription_of
-from ..engine.proration import PRORATION_BEHAVIORS, interval_changes, proration_date, proration_specs
-from ..wire import as_bool, as_dict, as_list, as_str, invalid, list_object, missing, paginate
-from .common import INCLUDES, deleted, eq_filter, render, render_list, snapshot
-from .subscriptions import item_changes, payment_method_for
+from ..engine.invoicing import build_invoice, finalize, invoice_lines, pending_items, refresh_draft
+from ..engine.periods import DAY, subscription_of
+from ..wire import as_bool, as_int, as_str, invalid, list_object, metadata, paginate
+from .common import INCLUDES, deleted, eq_filter, previous_attributes, render, render_list, snapshot
+from .subscriptions import payment_method_for
+
+COLLECTION_METHODS = ("charge_automatically", "send_invoice")
+# What a finalized invoice still lets you change.
+FINALIZED_UPDATES = {"metadata", "description", "footer", "auto_advance", "expand"}
 
 
 def _require_invoice(req):
@@ -21,8 +26,8 @@ def retrieve_invoice(req):
 
 def list_invoices(req):
     sub_id = req.params.get("subscription")
-    filters = [eq_filter(req, "customer"), lambda i: not sub_id or subscription_of(i) == sub_id, eq_filter(req, "status"),
-               eq_filter(req, "collection_method"), eq_filter(req, "test_clock")]
+    filters = [eq_filter(req, "customer"), lambda i: not sub_id or subscription_of(i) == sub_id,
+               eq_filter(req, "status"), eq_filter(req, "collection_method"), eq_filter(req, "test_clock")]
     return render_list(req, "invoice", "/v1/invoices", filters)
 
 
@@ -30,6 +35,140 @@ def list_invoice_lines(req):
     invoice = _require_invoice(req)
     return render(req, paginate(invoice_lines(req.store, invoice), req.params,
                                 f"/v1/invoices/{invoice['id']}/lines"))
+
+
+def _collection(req, params, current=None):
+    """collection_method, days_until_due and due_date, checked together.
+    (An invoice shows no days_until_due; it makes the due date at finalization.)"""
+    current = current or {"collection_method": "charge_automatically", "days_until_due": None, "due_date": None}
+    method = as_str(params, "collection_method") or current["collection_method"]
+    days = as_int(params, "days_until_due", minimum=0) if "days_until_due" in params else current["days_until_due"]
+    due = as_int(params, "due_date") if "due_date" in params else current["due_date"]
+    if method == "charge_automatically" and (days is not None or due is not None):
+        raise invalid("Invoices with `collection_method=charge_automatically` cannot have `days_until_due` or "
+                      "`due_date`.", param="days_until_due" if days is not None else "due_date")
+    if method == "send_invoice" and days is None and due is None:
+        raise invalid("Invoices with `collection_method=send_invoice` need `days_until_due` or `due_date`.",
+                      param="days_until_due")
+    if due is not None and due <= req.store.now():
+        raise invalid("Invalid due_date: must be in the future.", param="due_date")
+    return {"collection_method": method, "days_until_due": days, "due_date": due}
+
+
+def _invoice_discounts(req, raw, customer, currency):
+    chosen = discounts.requested(req, raw, "discounts", customer_id=customer["id"], currency=currency,
+                                 allow_discount=True)
+    made = []
+    for coupon, promo, existing in chosen:
+        if existing is None:
+            existing = discounts.new_discount(req, coupon, promo, customer=customer["id"])
+            discounts.redeem(req, existing)
+        made.append(existing)
+    return made
+
+
+def create_invoice(req):
+    """A draft invoice for a customer: empty, or with the customer's pending
+    invoice items (`pending_invoice_items_behavior=include`); invoice items
+    created with `invoice` add lines to it."""
+    params, store = req.params, req.store
+    customer = store.require(as_str(params, "customer", required=True), "customer", param="customer")
+    sub_id = as_str(params, "subscription")
+    sub = store.require(sub_id, "subscription", param="subscription") if sub_id else None
+    if sub is not None and sub["customer"] != customer["id"]:
+        raise invalid("The subscription does not belong to this customer.", param="subscription")
+    behavior = as_str(params, "pending_invoice_items_behavior") or "exclude"
+    collection = _collection(req, params)
+    with at_clock(store, customer["test_clock"]):
+        currency = (as_str(params, "currency") or (sub or {}).get("currency") or "usd").lower()
+        pending = [ii for ii in pending_items(store, customer["id"], sub_id) if ii["currency"] == currency] \
+            if behavior == "include" else []
+        days_until_due = collection.pop("days_until_due")
+        fields = dict(collection, auto_advance=as_bool(params, "auto_advance", False), currency=currency,
+                      description=as_str(params, "description"), footer=as_str(params, "footer"),
+                      metadata=metadata(params), statement_descriptor=as_str(params, "statement_descriptor"),
+                      default_payment_method=payment_method_for(
+                          req, customer, as_str(params, "default_payment_method"), "default_payment_method"))
+        made = _invoice_discounts(req, params.get("discounts"), customer, currency)
+        now = store.now()
+        invoice = build_invoice(req, customer, sub, "manual", [], now, now, pending=pending,
+                                invoice_discounts=made, fields=fields)
+        if not invoice["auto_advance"]:
+            invoice["automatically_finalizes_at"] = None
+        for discount in made:
+            discount["invoice"] = invoice["id"]
+        store.private[invoice["id"]]["days_until_due"] = days_until_due
+        refresh_draft(req, invoice)
+        req.emit("invoice.created", invoice)
+    return render(req, invoice)
+
+
+def update_invoice(req):
+    params, store = req.params, req.store
+    invoice = _require_invoice(req)
+    if invoice["status"] != "draft" and set(params) - FINALIZED_UPDATES:
+        changed = sorted(set(params) - FINALIZED_UPDATES)[0]
+        raise invalid(f"Finalized invoices can't be updated in this way: `{changed}` can only change on a draft.",
+                      param=changed)
+    customer = store.get(invoice["customer"], "customer")
+    before = snapshot(invoice)
+    with at_clock(store, invoice["test_clock"]):
+        if invoice["status"] == "draft":
+            facts = store.private[invoice["id"]]
+            collection = _collection(req, params, dict(invoice, days_until_due=facts.get("days_until_due")))
+            facts["days_until_due"] = collection.pop("days_until_due")
+            invoice.update(collection)
+            if "default_payment_method" in params:
+                invoice["default_payment_method"] = payment_method_for(
+                    req, customer, as_str(params, "default_payment_method"), "default_payment_method")
+            if "statement_descriptor" in params:
+                invoice["statement_descriptor"] = as_str(params, "statement_descriptor")
+            if "discounts" in params:
+                made = _invoice_discounts(req, params["discounts"], customer, invoice["currency"])
+                for discount in made:
+                    discount["invoice"] = invoice["id"]
+                invoice["discounts"] = [d["id"] for d in made]
+        for name in ("description", "footer"):
+            if name in params:
+                invoice[name] = as_str(params, name)
+        if "auto_advance" in params:
+            invoice["auto_advance"] = as_bool(params, "auto_advance")
+            if invoice["status"] == "draft":
+                invoice["automatically_finalizes_at"] = invoice["created"] + 3600 if invoice["auto_advance"] \
+                    else None
+        invoice["metadata"] = metadata(params, invoice["metadata"])
+        if invoice["status"] == "draft":
+            refresh_draft(req, invoice)
+        previous = previous_attributes(before, invoice)
+        if previous:
+            req.emit("invoice.updated", invoice, previous)
+    return render(req, invoice)
+
+
+def delete_invoice(req):
+    store = req.store
+    invoice = _require_invoice(req)
+    if invoice["status"] != "draft":
+        raise invalid("You can only delete draft invoices; void a finalized one instead.",
+                      code="invoice_not_editable")
+    if invoice["billing_reason"] != "manual":
+        raise invalid("A subscription's invoice cannot be deleted; void it once finalized.",
+                      code="invoice_not_editable")
+    for ii in store.all("invoiceitem", lambda ii: ii["invoice"] == invoice["id"]):
+        store.remove(ii["id"])
+        req.emit("invoiceitem.deleted", ii)
+    store.remove(invoice["id"])
+    req.emit("invoice.deleted", invoice)
+    return {"id": invoice["id"], "object": "invoice", "deleted": True}
+
+
+def _ready_to_finalize(req, invoice):
+    """A draft made through the API: its lines are up to date, and a
+    send_invoice one gets its due date."""
+    if invoice["billing_reason"] == "manual":
+        refresh_draft(req, invoice)
+    if invoice["collection_method"] == "send_invoice" and invoice["due_date"] is None:
+        invoice["due_date"] = req.store.now() + req.store.private[invoice["id"]]["days_until_due"] * DAY
 
 
 def pay_invoice(req):
@@ -41,6 +180,7 @@ def pay_invoice(req):
         raise invalid("You cannot pay a voided invoice.", code=None)
     with at_clock(store, invoice["test_clock"]):
         if invoice["status"] == "draft":
+            _ready_to_finalize(req, invoice)
             finalize(req, invoice)
             if invoice["status"] == "paid":
                 return render(req, invoice)
@@ -58,105 +198,32 @@ def pay_invoice(req):
 
 
 def finalize_invoice(req):
+    """draft -> open. An invoice that advances by itself and charges
+    automatically is attempted at once (Stripe: about an hour later)."""
     invoice = _require_invoice(req)
     if invoice["status"] != "draft":
         raise invalid("This invoice is already finalized, you can't re-finalize a non-draft invoice.",
                       code=None)
     with at_clock(req.store, invoice["test_clock"]):
+        if "auto_advance" in req.params:
+            invoice["auto_advance"] = as_bool(req.params, "auto_advance")
+        _ready_to_finalize(req, invoice)
         finalize(req, invoice)
+        if invoice["status"] == "open" and invoice["next_payment_attempt"] is not None \
+                and invoice["billing_reason"] == "manual":
+            attempt(req, invoice)
     return render(req, invoice)
 
 
 def void_invoice(req):
     invoice = _require_invoice(req)
-    if invoice["status"] != "open":
+    if invoice["status"] not in ("open", "uncollectible"):
         raise invalid(f"You can only void open invoices; this invoice is {invoice['status']}.")
     with at_clock(req.store, invoice["test_clock"]):
         invoice.update(status="void", next_payment_attempt=None, auto_advance=False, amount_remaining=0)
         invoice["status_transitions"]["voided_at"] = req.store.now()
         req.emit("invoice.voided", invoice)
     return render(req, invoice)
-
-
-def create_preview(req):
-    params, store = req.params, req.store
-    sub_id = as_str(params, "subscription")
-    customer_id = as_str(params, "customer")
-    sub = store.require(sub_id, "subscription", param="subscription") if sub_id else None
-    if sub is None:
-        if not customer_id:
-            raise missing("customer")
-        customer = store.require(customer_id, "customer", param="customer")
-        live = store.all("subscription", lambda s: s["customer"] == customer_id and s["status"] in LIVE)
-        sub = live[0] if len(live) == 1 else None
-    else:
-        customer = store.get(sub["customer"], "customer")
-    if sub is None or sub["status"] not in LIVE:
-        raise invalid("Nothing to invoice for customer", code="invoice_upcoming_none")
-    details = as_dict(params, "subscription_details")
-    with at_clock(store, sub["test_clock"]):
-        return render(req, _preview(req, customer, sub, details))
-
-
-def _preview(req, customer, sub, details):
-    store = req.store
-    label = "subscription_details"
-    behavior = as_str(details, "proration_behavior", choices=PRORATION_BEHAVIORS,
-                      label=f"{label}[proration_behavior]") or "create_prorations"
-    now = store.now()
-    t = proration_date(details, store, sub, label=f"{label}[proration_date]")
-    changes = item_changes(req, sub, as_list(details, "items"), label=f"{label}[items]")
-    changed = [c for c in changes if (c[1] or {}).get("id") != (c[3] or {}).get("id") or c[2] != c[4]]
-    trialing = sub["status"] == "trialing"
-    interval_change = bool(changed) and interval_changes(store, sub, changed) and not trialing
-    specs = []
-    if changed and not trialing and behavior != "none":
-        specs = proration_specs(store, sub, [c[:5] for c in changed], t, charge_remaining=not interval_change)
-    pending = pending_items(store, customer["id"], sub["id"])
-    # the items as they would be after the change
-    after = {item["id"]: (item["price"], item["quantity"]) for item in items_of(store, sub)}
-    extra = []
-    for item, _, _, new_price, new_qty, removed, _ in changes:
-        if item is None:
-            extra.append((new_price, new_qty))
-        elif removed:
-            after.pop(item["id"], None)
-        else:
-            after[item["id"]] = (new_price, new_qty)
-    entries = [(store.get(i), p, q) for i, (p, q) in after.items()] + [(None, p, q) for p, q in extra]
-    start, end = period(store, sub)
-    p = facts_of(store, sub)
-
-    def next_period_specs(nstart, nend):
-        out = []
-        for item, price, qty in entries:
-            shadow = dict(item or {"id": None}, price=price, quantity=qty)
-            out.append(item_spec(store, shadow, nstart, nend))
-        return out
-
-    if interval_change:
-        interval, count = interval_of(entries[0][1])
-        specs += next_period_specs(now, add_interval(now, interval, count))
-        preview = build_invoice(req, customer, sub, "subscription_update", specs, now, now, pending=pending,
-                                preview=True)
-    elif behavior == "always_invoice" and specs:
-        preview = build_invoice(req, customer, sub, "subscription_update", specs, now, now, pending=pending,
-                                preview=True)
-    else:
-        interval, count = interval_of(entries[0][1])
-        if trialing:
-            nstart = sub["trial_end"]
-            nend = add_interval(nstart, interval, count)
-        else:
-            nstart = add_interval(p["anchor"], interval, count, p["cycle"] + 1)
-            nend = add_interval(p["anchor"], interval, count, p["cycle"] + 2)
-        preview = build_invoice(req, customer, sub, "upcoming", specs + next_period_specs(nstart, nend),
-                                start, end, pending=pending, preview=True, created=nstart)
-    # What the preview would owe after the customer's balance.
-    applied = preview["total"] + customer["balance"]
-    preview.update(amount_due=max(applied, 0), amount_remaining=max(applied, 0),
-                   ending_balance=min(applied, 0) if preview["total"] else None)
-    return preview
 
 
 def _payments_list(app, invoice):
@@ -168,9 +235,11 @@ INCLUDES[("invoice", "payments")] = _payments_list
 
 
 ROUTES = [
-    ("POST", "/v1/invoices/create_preview", create_preview),
+    ("POST", "/v1/invoices", create_invoice),
     ("GET", "/v1/invoices", list_invoices),
     ("GET", "/v1/invoices/{id}", retrieve_invoice),
+    ("POST", "/v1/invoices/{id}", update_invoice),
+    ("DELETE", "/v1/invoices/{id}", delete_invoice),
     ("GET", "/v1/invoices/{id}/lines", list_invoice_lines),
     ("POST", "/v1/invoices/{id}/pay", pay_invoice),
     ("POST", "/v1/invoices/{id}/finalize", finalize_invoice),

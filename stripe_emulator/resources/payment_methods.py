@@ -12,14 +12,15 @@ def card_of(store, payment_method):
     return cards.lookup(store.private.get(payment_method["id"], {}).get("number"))
 
 
-def new_payment_method(req, card, exp_month, exp_year, email=None, name=None, params=None):
+def new_payment_method(req, card, exp_month, exp_year, email=None, name=None, params=None, address=None):
     store = req.store
     pm = fixtures.make(
         "payment_method",
         id=store.new_id("pm_"),
         allow_redisplay="unspecified",
         billing_details=fixtures.shape("payment_method", "billing_details",
-                                       address=fixtures.address(), email=email, name=name),
+                                       address=dict(address) if address else fixtures.address(), email=email,
+                                       name=name),
         card=fixtures.shape(
             "payment_method", "card",
             brand=card.brand,

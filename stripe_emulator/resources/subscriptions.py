@@ -2,6 +2,8 @@
 (item changes with prorations, trial end, cancel at period end), cancel (with
 `invoice_now` / `prorate`). The billing engine (`engine/`) does the rest."""
 
+from .. import fixtures
+from ..engine import discounts
 from ..engine.clock import at_clock
 from ..engine.collection import attempt, end_subscription
 from ..engine.invoicing import build_invoice, issue, item_spec, new_invoice_item, pending_items
@@ -83,9 +85,13 @@ def create_subscription(req):
         trial_end = _trial_end(req, params, [e[0] for e in entries], now,
                                from_plan=as_bool(params, "trial_from_plan", False))
         pm = payment_method_for(req, customer, as_str(params, "default_payment_method"),
-                                 "default_payment_method")
+                                "default_payment_method")
+        chosen = discounts.requested(req, params.get("discounts"), "discounts", customer_id=customer["id"],
+                                     currency=entries[0][0]["currency"],
+                                     amount=sum(price["unit_amount"] * qty for price, qty, _ in entries))
         sub, invoice = new_subscription(req, customer, entries, trial_end=trial_end, default_pm=pm,
-                                        meta=metadata(params), description=as_str(params, "description"))
+                                        meta=metadata(params), description=as_str(params, "description"),
+                                        discounts=chosen)
         if as_bool(params, "cancel_at_period_end", False):
             _cancel_at_period_end(store, sub, True)
         if invoice["status"] == "open" and behavior != "default_incomplete":
@@ -242,6 +248,10 @@ def _update(req, sub):
     if details:
         sub["cancellation_details"] = dict(sub["cancellation_details"], comment=details.get("comment") or None,
                                            feedback=details.get("feedback") or None)
+    if "discounts" in params:
+        chosen = discounts.requested(req, params["discounts"], "discounts", customer_id=customer["id"],
+                                     currency=sub["currency"], allow_discount=True)
+        discounts.attach(req, sub, chosen)
     if "default_payment_method" in params:
         sub["default_payment_method"] = payment_method_for(
             req, customer, as_str(params, "default_payment_method"), "default_payment_method")
@@ -309,6 +319,19 @@ def cancel_subscription(req):
     return render(req, sub)
 
 
+def delete_discount(req):
+    """DELETE /v1/subscriptions/{id}/discount: take its discounts off."""
+    sub = _require_sub(req)
+    if not sub["discounts"]:
+        raise invalid("This subscription has no discount to delete.", code="resource_missing")
+    with at_clock(req.store, sub["test_clock"]):
+        before = snapshot(sub)
+        removed = [discounts.detach(req, sub, discount_id) for discount_id in list(sub["discounts"])]
+        req.emit("customer.subscription.updated", sub, previous_attributes(before, sub))
+    return dict({key: removed[-1].get(key) for key in fixtures.template("deleted_discount")},
+                object="discount", deleted=True)
+
+
 def resume_subscription(req):
     raise invalid("Only paused subscriptions can be resumed; the emulator does not pause subscriptions.",
                   code="subscription_not_paused")
@@ -331,4 +354,5 @@ ROUTES = [
     ("POST", "/v1/subscriptions/{id}", update_subscription),
     ("DELETE", "/v1/subscriptions/{id}", cancel_subscription),
     ("POST", "/v1/subscriptions/{id}/resume", resume_subscription),
+    ("DELETE", "/v1/subscriptions/{id}/discount", delete_discount),
 ]

@@ -129,6 +129,72 @@ def test_billing_objects_have_the_pinned_shape(client, emulator, receiver, endpo
             "test_helpers.test_clock.ready"} <= types
 
 
+def _discount_objects(client, emulator):
+    """Coupons, promotion codes, discounts (on a subscription, an invoice, an
+    invoice item, a Checkout Session), tax IDs, invoices made through the API,
+    and what is deleted of them."""
+    from .billing_helpers import DAY, advance, clock_customer, new_clock, recurring_price, subscribe
+
+    clock = new_clock(client, 1_800_000_000)
+    customer = clock_customer(client, clock)
+    price = recurring_price(client, 1000)
+    pct = client.v1.coupons.create(params={"percent_off": 25, "duration": "repeating", "duration_in_months": 2,
+                                           "name": "Quarter"})
+    off = client.v1.coupons.create(params={"amount_off": 200, "currency": "eur", "max_redemptions": 5,
+                                           "redeem_by": 1_900_000_000})
+    promo = client.v1.promotion_codes.create(params={
+        "promotion": {"type": "coupon", "coupon": pct.id}, "code": "QUARTER",
+        "restrictions": {"minimum_amount": 100, "minimum_amount_currency": "eur"}})
+    sub = subscribe(client, customer, price, discounts=[{"promotion_code": promo.id}])
+    draft = client.v1.invoices.create(params={"customer": customer.id, "currency": "eur",
+                                              "discounts": [{"coupon": off.id}]})
+    item = client.v1.invoice_items.create(params={"customer": customer.id, "invoice": draft.id, "amount": 900,
+                                                  "currency": "eur", "discounts": [{"coupon": pct.id}]})
+    client.v1.invoices.finalize_invoice(draft.id)
+    gone = client.v1.invoices.create(params={"customer": customer.id, "currency": "eur"})
+    doomed = client.v1.invoice_items.create(params={"customer": customer.id, "amount": 5, "currency": "eur"})
+    deleted_item = client.v1.invoice_items.delete(doomed.id).to_dict()  # before a renewal takes it
+    advance(client, clock, 1_800_000_000 + 70 * DAY)  # renewals, and the repeating discount ends
+    session = new_session(client, allow_promotion_codes=True, billing_address_collection="required",
+                          tax_id_collection={"enabled": True}, line_items=[
+                              {"price_data": {"currency": "eur", "unit_amount": 1500, "product_data": {"name": "X"}},
+                               "quantity": 1}])
+    raw(emulator, "POST", urllib.parse.urlsplit(session.url).path + "/promotion_code", {"promotion_code": "QUARTER"})
+    raw(emulator, "POST", urllib.parse.urlsplit(session.url).path, {
+        "email": "tax@example.com", "number": "4242424242424242", "exp": "12 / 34", "cvc": "123",
+        "line1": "Kungsgatan 1", "postal_code": "11143", "city": "Stockholm", "country": "SE",
+        "business_name": "Ab AB", "tax_id": "SE123456789701"})
+    tax_customer = client.v1.checkout.sessions.retrieve(session.id).customer
+    tax_id = client.v1.customers.tax_ids.create(tax_customer, params={"type": "gb_vat", "value": "GB123456789"})
+    objects = [pct.to_dict(), off.to_dict(), promo.to_dict(), item.to_dict(),
+               client.v1.invoices.delete(gone.id).to_dict(), deleted_item,
+               client.v1.customers.tax_ids.delete(tax_customer, tax_id.id).to_dict()]
+    temp = client.v1.subscriptions.update(sub.id, params={"discounts": [{"coupon": off.id}]})
+    objects.append(client.v1.subscriptions.delete_discount(temp.id).to_dict())
+    expand = "expand[]=data.discounts&expand[]=data.total_discount_amounts.discount"
+    for path in (f"/v1/invoices?limit=100&{expand}", f"/v1/invoices/{draft.id}/lines?expand[]=data.discounts",
+                 f"/v1/subscriptions/{sub.id}?expand[]=discounts.promotion_code",
+                 f"/v1/checkout/sessions/{session.id}?expand[]=customer.tax_ids&expand[]=discounts.promotion_code",
+                 f"/v1/checkout/sessions/{session.id}/line_items", "/v1/coupons", "/v1/promotion_codes",
+                 f"/v1/coupons/{pct.id}", f"/v1/invoiceitems?customer={customer.id}"):
+        objects.append(_get(emulator, path))
+    objects.append(client.v1.coupons.delete(off.id).to_dict())
+    return objects
+
+
+def test_discount_and_invoice_objects_have_the_pinned_shape(client, emulator, receiver, endpoint):
+    objects = _discount_objects(client, emulator)
+    wait_for_webhooks(emulator)
+    assert _all_problems(objects, receiver.events()) == []
+    seen = collect([objects, receiver.events()], {})
+    assert {"coupon", "promotion_code", "discount", "tax_id", "invoice", "invoiceitem", "line_item",
+            "item"} <= set(seen)
+    types = {e["type"] for e in receiver.events()}
+    assert {"coupon.created", "coupon.deleted", "promotion_code.created", "customer.discount.created",
+            "customer.discount.deleted", "customer.tax_id.created", "customer.tax_id.deleted", "invoice.deleted",
+            "invoiceitem.deleted"} <= types
+
+
 def test_the_checker_catches_differences():
     customer = {k: None for k in FIXTURES["customer"]}
     customer.update(object="customer", id="cus_1", metadata={"anything": "goes"}, created=1, livemode=False,
