@@ -3,10 +3,13 @@ of the pinned API version: the fields the official SDK declares (no unknown
 key, the right types and enum values, null only where allowed) and every key
 Stripe always sends (its fixture of the object). See shapes.py."""
 
+import io
 import json
 import urllib.parse
 
-from .conftest import control, new_session, pay_on_page, raw, wait_for_webhooks
+import stripe
+
+from .conftest import API_KEY, control, new_session, pay_on_page, raw, wait_for_webhooks
 from .shapes import FIXTURES, collect, problems
 
 
@@ -33,6 +36,13 @@ def _every_kind_of_object(client, emulator, receiver, endpoint):
     price = client.v1.prices.create(params={"product": product.id, "currency": "usd", "unit_amount": 700})
     objects += [customer.to_dict(), product.to_dict(), price.to_dict()]
     objects.append(client.v1.customers.delete(client.v1.customers.create().id).to_dict())
+    objects.append(client.v1.products.delete(client.v1.products.create(params={"name": "Gone"}).id).to_dict())
+    spare = client.v1.webhook_endpoints.create(params={"url": "https://example.com/hook", "enabled_events": ["*"]})
+    objects.append(client.v1.webhook_endpoints.delete(spare.id).to_dict())
+    files = stripe.StripeClient(API_KEY, base_addresses={"api": emulator.url, "files": emulator.url})
+    upload = io.BytesIO(b"%PDF-1.4 evidence")
+    upload.name = "evidence.pdf"
+    objects.append(files.v1.files.create(params={"purpose": "dispute_evidence", "file": upload}).to_dict())
 
     session = new_session(client, line_items=[{"price": price.id, "quantity": 1}], customer=customer.id)
     objects.append(session.to_dict())
@@ -58,7 +68,7 @@ def _every_kind_of_object(client, emulator, receiver, endpoint):
     wait_for_webhooks(emulator)
     for path in ("/v1/disputes", "/v1/refunds", "/v1/charges", "/v1/payment_intents", "/v1/payment_methods",
                  "/v1/balance_transactions", "/v1/events?limit=100", "/v1/webhook_endpoints", "/v1/customers",
-                 "/v1/products", "/v1/prices", "/v1/checkout/sessions",
+                 "/v1/products", "/v1/prices", "/v1/checkout/sessions", "/v1/files",
                  f"/v1/checkout/sessions/{session.id}/line_items", f"/v1/charges/{charge_id}"):
         objects.append(_get(emulator, path))
     return objects
@@ -77,7 +87,7 @@ def test_every_object_has_the_pinned_shape(client, emulator, receiver, endpoint)
     seen = collect([objects, receiver.events()], {})
     expected = {"account", "customer", "product", "price", "checkout.session", "item", "payment_intent",
                 "payment_method", "charge", "refund", "event", "webhook_endpoint", "balance_transaction",
-                "dispute"}
+                "dispute", "file"}
     assert expected <= set(seen)
 
 
