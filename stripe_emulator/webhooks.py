@@ -50,6 +50,7 @@ class Delivery:
     attempt: int = 1
     due: float = 0.0  # time.monotonic() when it may be sent
     fault: str | None = None
+    then: tuple = ()  # a reorder fault's batch: sent one after the other, after this one
 
 
 class _Lane:
@@ -170,12 +171,18 @@ class Webhooks:
             self._flush_reorder()
 
     def _flush_reorder(self):
-        # Released together, newest first: with one worker they go out reversed.
-        now = time.monotonic()
-        for delivery in reversed(self._reorder):
-            delivery.due = now
-            self._push(delivery)
+        # Released newest first, one after the other (even with several
+        # workers), so the receiver surely sees them reversed.
+        batch = list(reversed(self._reorder))
         self._reorder.clear()
+        by_endpoint = {}
+        for delivery in batch:
+            by_endpoint.setdefault(delivery.endpoint_id, []).append(delivery)
+        now = time.monotonic()
+        for chain in by_endpoint.values():
+            head = chain[0]
+            head.due, head.then = now, tuple(chain[1:])
+            self._push(head)
         self._cond.notify_all()
 
     def _push(self, delivery):
@@ -286,6 +293,10 @@ class Webhooks:
                     delivery.due = time.monotonic() + base * 2 ** (delivery.attempt - 1)
                     delivery.attempt += 1
                     self._push(delivery)
+                elif delivery.then:  # the next of a reordered batch, ahead of what came since
+                    following = delivery.then[0]
+                    following.due, following.then = delivery.due, delivery.then[1:]
+                    self._push(following)
                 self._cond.notify_all()
 
     def _send(self, delivery):

@@ -108,6 +108,15 @@ def test_fault_delay_lets_later_events_overtake(client, emulator, receiver, endp
     assert _created_ids(receiver) == [ids[1], ids[0]]
 
 
+def test_fault_reorder_with_concurrent_delivery(client, emulator, receiver, endpoint):
+    # The batch goes out newest first, one after the other, even with 8 workers.
+    control(emulator, "webhooks/faults", {"action": "reorder", "count": 6})
+    ids = _customers(client, 7)
+    wait_for_webhooks(emulator)
+    arrived = _created_ids(receiver)
+    assert [i for i in arrived if i != ids[6]] == list(reversed(ids[:6])) and ids[6] in arrived
+
+
 def test_checkout_webhook_verifies(client, emulator, receiver, endpoint):
     session = new_session(client)
     pay_on_page(emulator, session, "4242424242424242")
