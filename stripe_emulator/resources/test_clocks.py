@@ -62,7 +62,6 @@ def _sub_on(store, item, clock_id):
 
 
 def advance(req):
-    store = req.store
     clock = _require(req)
     target = as_int(req.params, "frozen_time", required=True, minimum=0)
     if clock["status"] == "advancing":

@@ -70,7 +70,8 @@ def _value(value, description, fixture, path):
     if kind == "str":
         return [] if isinstance(value, str) else [f"{path}: {value!r} is not a string"]
     if kind == "int":
-        return [] if isinstance(value, int) and not isinstance(value, bool) else [f"{path}: {value!r} is not an integer"]
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        return [] if ok else [f"{path}: {value!r} is not an integer"]
     if kind == "num":
         return [] if isinstance(value, (int, float)) and not isinstance(value, bool) else [f"{path}: not a number"]
     if kind == "decimal":  # Stripe sends decimals as strings (the SDK's to_dict() gives Decimals)
@@ -111,7 +112,8 @@ def _list(value, item, path):
     found = [f"{path}: list key {key}" for key in value if key not in ("object", "data", "has_more", "url")]
     found += [f"{path}: list lacks {key}" for key in ("data", "has_more", "url") if key not in value]
     for i, entry in enumerate(value.get("data", [])):
-        found += problems(entry, f"{path}.data[{i}]") if item is None else _value(entry, item, None, f"{path}.data[{i}]")
+        where = f"{path}.data[{i}]"
+        found += problems(entry, where) if item is None else _value(entry, item, None, where)
     return found
 
 

@@ -25,7 +25,8 @@ def _refused(call):
 
 def test_unknown_parameters_top_level_and_nested(client):
     err = _refused(lambda: client.v1.customers.create(params={"emial": "x@example.com"}))
-    assert (err.code, err.param, err.user_message) == ("parameter_unknown", "emial", "Received unknown parameter: emial")
+    assert (err.code, err.param) == ("parameter_unknown", "emial")
+    assert err.user_message == "Received unknown parameter: emial"
     assert err.error.doc_url == "https://stripe.com/docs/error-codes/parameter-unknown"
     err = _refused(lambda: client.v1.checkout.sessions.create(params={
         "mode": "payment", "success_url": "https://shop.example/ok",

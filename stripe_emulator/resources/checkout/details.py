@@ -126,8 +126,7 @@ def read(session, form):
     """Billing address, business name and tax IDs from the page (or the
     control route). Returns {"address": ..., "business_name", "tax_ids": [...]};
     raises a 400 error naming the field."""
-    address = {name: (form.get(name) or form.get(f"address[{name}]") or "").strip() or None
-               for name in ADDRESS_FIELDS}
+    address = {name: (form.get(name) or "").strip() or None for name in ADDRESS_FIELDS}
     given = form.get("address")
     if isinstance(given, dict):
         address.update({name: (given.get(name) or "").strip() or None for name in ADDRESS_FIELDS if name in given})
