@@ -105,7 +105,7 @@ def _address_fields(session, form):
 
 
 def _tax_id_fields(session, form):
-    if not (session["tax_id_collection"] or {}).get("enabled"):
+    if not (session.get("tax_id_collection") or {}).get("enabled"):
         return ""
     return ("<fieldset id=\"tax-id\"><legend>Purchasing as a business</legend>"
             "<label for=\"business_name\">Business name</label><input id=\"business_name\" "

@@ -119,7 +119,8 @@ def collects_address(session):
 
 
 def tax_ids_enabled(session):
-    return bool((session["tax_id_collection"] or {}).get("enabled"))
+    # (.get: a session kept in a state file from before has no tax_id_collection)
+    return bool((session.get("tax_id_collection") or {}).get("enabled"))
 
 
 def read(session, form):
