@@ -17,12 +17,32 @@ from urllib.parse import urlsplit
 from . import checkout_page, control, validation, webhooks
 from .engine import settings as billing_settings
 from .engine.clock import sweep as sweep_billing
-from .resources import (account, catalog, charges, checkout, coupons, customers, disputes, events, files,
-                        invoice_items, invoice_payments, invoice_previews, invoices, payment_intents, payment_methods,
-                        promotion_codes, refunds, setup_intents, subscription_items, subscriptions, tax_ids,
-                        test_clocks)
-from .scheduler import Scheduler
+from .resources import (
+    account,
+    catalog,
+    charges,
+    checkout,
+    coupons,
+    customers,
+    disputes,
+    events,
+    files,
+    invoice_items,
+    invoice_payments,
+    invoice_previews,
+    invoices,
+    payment_intents,
+    payment_methods,
+    promotion_codes,
+    refunds,
+    setup_intents,
+    subscription_items,
+    subscriptions,
+    tax_ids,
+    test_clocks,
+)
 from .responses import Response
+from .scheduler import Scheduler
 from .store import Store
 from .wire import StripeError, parse_form
 

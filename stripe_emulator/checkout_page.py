@@ -3,8 +3,8 @@ receipts: plain HTML forms, no scripts, no external assets."""
 
 from html import escape
 
-from .money import format_amount
 from .engine.invoicing import invoice_lines
+from .money import format_amount
 from .resources import checkout
 from .responses import html, redirect
 from .wire import StripeError

@@ -2,8 +2,8 @@
 They let tests and benchmarks reset state, inject faults, inspect webhook
 deliveries and drive payments without a browser."""
 
-from .engine.clock import sweep as sweep_billing
 from .engine import settings as billing
+from .engine.clock import sweep as sweep_billing
 from .resources import checkout, disputes
 from .resources.common import render
 from .responses import Response, unlocked

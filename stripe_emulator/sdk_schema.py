@@ -47,7 +47,7 @@ NOT_IN_SDK = {"GET /v1/files/{}/contents", "GET /v1/charges/{}/refunds"}
 
 # --- resolving the SDK's type annotations -------------------------------------------
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _imports(module_name):
     """Names a module imports (TYPE_CHECKING-only imports included): name -> (module, attribute)."""
     module = importlib.import_module(module_name)
@@ -127,9 +127,9 @@ def describe(tp, module_name):
         return ("enum", list(args))
     if origin in (typing.Union, getattr(__import__("types"), "UnionType", ())):
         return _union([describe(arg, module_name) for arg in args])
-    if origin in (list, typing.List):
+    if origin is list:
         return ("array", describe(args[0], module_name))
-    if origin in (dict, typing.Dict):
+    if origin is dict:
         return ("map", describe(args[1], module_name))
     if origin is UntypedStripeObject or tp is UntypedStripeObject:
         return ("map", describe(args[0], module_name) if args else ("any",))
@@ -383,7 +383,7 @@ def build():
 def _prune(classes, roots):
     """Keep only what an expand[] path can use: sub-objects that lead to
     nothing expandable are dropped, and so are classes no route reaches."""
-    @functools.lru_cache(maxsize=None)
+    @functools.cache
     def useful(key):
         return any(kind[0] != "o" or useful(kind[1]) for kind in classes.get(key, {}).values())
 

@@ -2,12 +2,12 @@
 
 import json
 import os
-from contextlib import contextmanager
 import secrets
 import string
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 
 from .wire import not_found
 

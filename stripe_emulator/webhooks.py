@@ -10,8 +10,8 @@ a lane sends one event at a time, in that order.
 Injected faults (control route /_emulator/webhooks/faults) bend those rules."""
 
 import hashlib
-import hmac
 import heapq
+import hmac
 import itertools
 import json
 import logging

@@ -5,16 +5,15 @@ processes everything due up to a target time in time order (a heap, so a
 clock with thousands of subscriptions advances in one pass); the scheduler's
 `sweep` does it for the emulator's own clock as real time passes."""
 
-from contextlib import nullcontext
 import heapq
 import itertools
+from contextlib import nullcontext
 
 from ..resources.common import Background
 from .collection import attempt, end_subscription
 from .lifecycle import expire_incomplete, renew, send_upcoming
 from .periods import DAY, facts_of, period
 from .settings import settings
-
 
 INCOMPLETE_LIFETIME = 23 * 3600
 

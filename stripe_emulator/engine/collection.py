@@ -4,9 +4,9 @@ marking an invoice paid, and the subscription status changes that follow
 (active, past_due, unpaid, canceled)."""
 
 from .. import fixtures
-from ..wire import StripeError
 from ..resources.common import previous_attributes, snapshot
 from ..resources.payment_intents import confirm_with, new_payment_intent
+from ..wire import StripeError
 from .periods import DAY, LIVE, facts_of, subscription_of
 from .settings import settings
 

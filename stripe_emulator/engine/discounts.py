@@ -21,7 +21,6 @@ from .. import fixtures
 from ..wire import invalid
 from .periods import add_interval
 
-
 # --- coupons and promotion codes -------------------------------------------------------
 
 def coupon_problem(store, coupon, currency=None):

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 from .. import fixtures
 from ..money import format_amount
-from ..wire import list_object
 from ..resources.common import previous_attributes, snapshot
+from ..wire import list_object
 from . import discounts
 from .collection import attempt, mark_paid, open_payment
 from .periods import LIVE, facts_of, interval_of, product_name, subscription_of

@@ -6,8 +6,17 @@ from ..resources.common import previous_attributes, snapshot
 from . import discounts as discounts_engine
 from .collection import end_subscription
 from .invoicing import build_invoice, finalize, issue, item_spec, pending_items, price_spec, trial_spec
-from .periods import add_interval, cycle_bounds, facts_of, interval_of, items_of, new_item, period, set_period, \
-    sync_items
+from .periods import (
+    add_interval,
+    cycle_bounds,
+    facts_of,
+    interval_of,
+    items_of,
+    new_item,
+    period,
+    set_period,
+    sync_items,
+)
 
 
 def new_subscription(ctx, customer, entries, trial_end=None, default_pm=None, meta=None, description=None,

@@ -6,8 +6,8 @@ import calendar
 from datetime import datetime, timezone
 
 from .. import fixtures
-from ..wire import list_object
 from ..resources.common import snapshot
+from ..wire import list_object
 
 DAY = 86400
 LIVE = ("trialing", "active", "past_due", "unpaid")  # statuses that still bill

@@ -9,7 +9,6 @@ from . import discounts
 from .invoicing import item_spec
 from .periods import facts_of, interval_of, items_of, period, product_name
 
-
 PRORATION_BEHAVIORS = ("create_prorations", "none", "always_invoice")
 
 
@@ -86,7 +85,7 @@ def _full_period_discounts(store, sub, live, items):
         return {}
     keys = list(items)
     amounts = [(items[k][0]["unit_amount"] * items[k][1], items[k][0]["product"], sub["currency"]) for k in keys]
-    return dict(zip(keys, discounts.full_period_discount(store, live, amounts)))
+    return dict(zip(keys, discounts.full_period_discount(store, live, amounts), strict=True))
 
 
 def _debited_discount(store, ref, price, quantity):

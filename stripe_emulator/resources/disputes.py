@@ -2,8 +2,8 @@
 
 from .. import cards, fixtures
 from ..wire import as_bool, as_dict, invalid, metadata
-from .charges import new_balance_transaction
 from . import files
+from .charges import new_balance_transaction
 from .common import Background, eq_filter, previous_attributes, render, render_list, snapshot
 
 DISPUTE_FEE = 1500  # Stripe's dispute fee, in minor units (USD)

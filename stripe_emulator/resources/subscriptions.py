@@ -8,8 +8,18 @@ from ..engine.clock import at_clock
 from ..engine.collection import attempt, end_subscription
 from ..engine.invoicing import build_invoice, issue, item_spec, new_invoice_item, pending_items
 from ..engine.lifecycle import new_subscription, renew
-from ..engine.periods import DAY, cycle_bounds, facts_of, interval_of, items_of, new_item, period, set_period, \
-    set_price, sync_items
+from ..engine.periods import (
+    DAY,
+    cycle_bounds,
+    facts_of,
+    interval_of,
+    items_of,
+    new_item,
+    period,
+    set_period,
+    set_price,
+    sync_items,
+)
 from ..engine.proration import PRORATION_BEHAVIORS, interval_changes, proration_date, proration_specs
 from ..wire import as_bool, as_dict, as_int, as_list, as_str, invalid, list_object, metadata, missing, not_found
 from .common import INCLUDES, eq_filter, previous_attributes, render, render_list, snapshot

@@ -9,8 +9,8 @@ clock `ready` (`test_helpers.test_clock.advancing` / `.ready` events)."""
 import logging
 
 from .. import fixtures
-from ..wire import as_int, as_str, invalid
 from ..engine.clock import run_due
+from ..wire import as_int, as_str, invalid
 from .common import Background, deleted, render, render_list
 
 log = logging.getLogger("stripe_emulator.billing")
@@ -48,7 +48,8 @@ def delete(req):
     # Deleting a clock deletes the customers on it and what they own.
     customers = {c["id"] for c in store.all("customer", lambda c: c["test_clock"] == clock["id"])}
     for type_ in ("subscription_item", "subscription", "invoiceitem", "invoice", "customer"):
-        for obj in store.all(type_, lambda o: o.get("test_clock") == clock["id"] or o.get("customer") in customers
+        for obj in store.all(type_, lambda o, type_=type_: o.get("test_clock") == clock["id"]
+                             or o.get("customer") in customers
                              or (type_ == "subscription_item" and _sub_on(store, o, clock["id"]))):
             store.remove(obj["id"])
     store.remove(clock["id"])

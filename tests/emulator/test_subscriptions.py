@@ -6,8 +6,18 @@ import urllib.parse
 import pytest
 import stripe
 
-from .billing_helpers import (DAY, advance, clock_customer, is_subsequence, new_clock, period, recurring_price,
-                              subscribe, subscription_session, types_for)
+from .billing_helpers import (
+    DAY,
+    advance,
+    clock_customer,
+    is_subsequence,
+    new_clock,
+    period,
+    recurring_price,
+    subscribe,
+    subscription_session,
+    types_for,
+)
 from .conftest import new_session, pay_on_page, raw, wait_for_webhooks
 
 

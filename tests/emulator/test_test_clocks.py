@@ -6,8 +6,18 @@ import time
 import pytest
 import stripe
 
-from .billing_helpers import (DAY, advance, clock_customer, is_subsequence, new_clock, period, recurring_price,
-                              subscribe, subscription_session, types_for)
+from .billing_helpers import (
+    DAY,
+    advance,
+    clock_customer,
+    is_subsequence,
+    new_clock,
+    period,
+    recurring_price,
+    subscribe,
+    subscription_session,
+    types_for,
+)
 from .conftest import control, pay_on_page, wait_for_webhooks
 
 

@@ -57,7 +57,7 @@ def totals(store, session):
     lines = [{"amount": item["amount_subtotal"], "discountable": True, "product": item["price"]["product"],
               "currency": item["currency"]} for item in items]
     taken = discounts.allocate(store, lines, applied)
-    for item, off in zip(items, taken):
+    for item, off in zip(items, taken, strict=True):
         amount = sum(a for _, a in off)
         item.update(amount_discount=amount, amount_total=item["amount_subtotal"] - amount)
         if applied:
