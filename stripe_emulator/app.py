@@ -14,17 +14,48 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from . import checkout_page, control, webhooks
-from .resources import ROUTES as API_ROUTES
-from .resources import account, billing
-from .resources.checkout import sweep_expired
-from .resources.files import parse_multipart
+from . import checkout_page, control, validation, webhooks
+from .engine import settings as billing_settings
+from .engine.clock import sweep as sweep_billing
+from .resources import (
+    account,
+    catalog,
+    charges,
+    checkout,
+    coupons,
+    customers,
+    disputes,
+    events,
+    files,
+    invoice_items,
+    invoice_payments,
+    invoice_previews,
+    invoices,
+    payment_intents,
+    payment_methods,
+    promotion_codes,
+    refunds,
+    setup_intents,
+    subscription_items,
+    subscriptions,
+    tax_ids,
+    test_clocks,
+)
 from .responses import Response
 from .scheduler import Scheduler
 from .store import Store
 from .wire import StripeError, parse_form
 
 log = logging.getLogger("stripe_emulator")
+
+API_ROUTES = [
+    route
+    # invoice_previews before invoices: /v1/invoices/create_preview is not an invoice id.
+    for module in (account, customers, tax_ids, catalog, checkout, payment_intents, payment_methods, charges, refunds,
+                   disputes, events, setup_intents, coupons, promotion_codes, subscriptions, subscription_items,
+                   invoice_previews, invoices, invoice_payments, invoice_items, test_clocks, files)
+    for route in module.ROUTES
+]
 
 
 @dataclass
@@ -35,10 +66,22 @@ class Config:
     webhook_retry_base: float = 1.0  # seconds before the first retry, doubled each time
     webhook_timeout: float = 10.0
     webhook_max_attempts: int = 8
+    # Deliveries in flight at once per endpoint (Stripe's are concurrent and
+    # unordered; 1 gives one at a time, in order).
+    webhook_concurrency: int = 8
     refund_delay: float = 1.0  # pending -> succeeded/failed
     dispute_delay: float = 1.0  # payment with the 0259 card -> dispute opened
     sweep_interval: float = 1.0  # how often expired checkout sessions are looked for
     reorder_window: float = 5.0  # a reorder fault flushes after this even if short of `count`
+    # The Dashboard's billing settings for failed subscription payments: days
+    # between retries and what happens after the last (engine/settings.py).
+    # None keeps what the state file has (default [3, 5, 7], cancel).
+    retry_days: list | str | None = None
+    retry_final_action: str | None = None
+    # Refuse what Stripe refuses: parameters the SDK does not declare for the
+    # method, wrong types, unknown enum values, bad expand[] (validation.py).
+    # False only as an escape hatch (--lenient-params).
+    strict_params: bool = True
     # State file writes are coalesced to at most one per `save_delay` seconds
     # (0: write on every change); the server flushes on stop.
     save_delay: float = 0.2
@@ -70,11 +113,12 @@ class Route:
     regex: re.Pattern
     handler: object
     kind: str  # "api" (auth, idempotency, faults), "control" or "page"
+    pattern: str = ""
 
 
 def _compile(method, pattern, handler, kind):
     regex = re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern) + "$")
-    return Route(method, regex, handler, kind)
+    return Route(method, regex, handler, kind, pattern)
 
 
 class Emulator:
@@ -95,12 +139,19 @@ class Emulator:
         )
         with self.store.lock:
             account.ensure(self)
+            try:
+                self._configure_billing()
+            except StripeError as err:
+                raise ValueError(err.message) from None
+
+    def _configure_billing(self):
+        billing_settings.configure(self.store, self.config.retry_days, self.config.retry_final_action)
 
     def _sweep(self):
         """Periodic housekeeping: expire checkout sessions, and bill
         subscriptions on the emulator's own clock as real time passes."""
-        sweep_expired(self)
-        billing.sweep(self)
+        checkout.sweep_expired(self)
+        sweep_billing(self)
 
     def start(self):
         self.scheduler.start()
@@ -118,6 +169,7 @@ class Emulator:
             self.refund_failures = 0
             self.store.clear()
             account.ensure(self)
+            self._configure_billing()
             self.store.save()
 
     def run_job(self, fn):
@@ -150,7 +202,7 @@ class Emulator:
                 if body and "json" in headers.get("content-type", ""):
                     json_body = json.loads(body)
                 elif body and headers.get("content-type", "").startswith("multipart/form-data"):
-                    params.update(parse_multipart(body, headers["content-type"]))  # file uploads
+                    params.update(files.parse_multipart(body, headers["content-type"]))  # file uploads
                 elif body:
                     params.update(parse_form(body.decode("utf-8")))
                 req = Request(self, method, path, params, headers, request_id,
@@ -196,6 +248,8 @@ class Emulator:
         fault = self._take_fault(req.method, req.path)
         if fault and fault.get("status"):
             return self._fault_response(fault["status"], req.request_id)
+        if self.config.strict_params:
+            validation.check(req.method, route.pattern, req.params)
         key = req.idempotency_key if req.method == "POST" else None
         if key:
             resp = self._idempotent(route, req, key)

@@ -3,8 +3,9 @@ receipts: plain HTML forms, no scripts, no external assets."""
 
 from html import escape
 
+from .engine.invoicing import invoice_lines
 from .money import format_amount
-from .resources import billing, checkout
+from .resources import checkout
 from .responses import html, redirect
 from .wire import StripeError
 
@@ -21,6 +22,7 @@ button{margin-top:20px;width:100%;padding:12px;background:#635bff;color:#fff;bor
 font-size:16px;cursor:pointer}button.secondary{background:#697386}
 .error{background:#fde8e8;color:#9b1c1c;padding:12px;border-radius:4px;margin-bottom:16px}
 .note{color:#697386;font-size:13px}a{color:#635bff}
+fieldset{border:0;padding:0;margin:16px 0 0}legend{font-weight:600;font-size:14px;padding:0}
 """
 
 
@@ -41,7 +43,7 @@ def _per(price):
 
 
 def _trial_days(req, session):
-    trial_end = checkout._trial_end(req.store, session)
+    trial_end = checkout.trial_end(req.store, session)
     return max(1, round((trial_end - req.store.now()) / 86400)) if trial_end else 0
 
 
@@ -50,16 +52,17 @@ def _items_table(req, session):
         return ""
     rows = "".join(
         f"<tr><td>{escape(item['description'] or '')}</td><td class=\"num\">{item['quantity']}</td>"
-        f"<td class=\"num\">{escape(format_amount(item['amount_total'], item['currency']) + _per(item['price']))}"
+        f"<td class=\"num\">{escape(format_amount(item['amount_subtotal'], item['currency']) + _per(item['price']))}"
         f"</td></tr>"
         for item in checkout.line_items(req.store, session))
+    rows += _discount_row(req, session)
     label = "Total due today" if session["mode"] == "subscription" else "Total"
     total = escape(format_amount(session["amount_total"], session["currency"]))
     table = (f"<table><tr><th>Item</th><th class=\"num\">Qty</th><th class=\"num\">Amount</th></tr>{rows}"
              f"<tr><th>{label}</th><th></th><th class=\"num\" id=\"total\">{total}</th></tr></table>")
     if session["mode"] == "subscription":
         recurring = [i for i in checkout.line_items(req.store, session) if i["price"]["type"] == "recurring"]
-        amount = sum(i["amount_total"] for i in recurring)
+        amount = sum(i["amount_subtotal"] for i in recurring)
         per = escape(format_amount(amount, session["currency"]) + _per(recurring[0]["price"]))
         days = _trial_days(req, session)
         if days:
@@ -70,17 +73,74 @@ def _items_table(req, session):
     return table
 
 
+def _discount_row(req, session):
+    """The discount (a promotion code the customer entered, or the session's)."""
+    if not session["discounts"] or not session["total_details"]["amount_discount"] and session["mode"] == "payment":
+        return ""
+    entry = session["discounts"][0]
+    promo = req.store.get(entry["promotion_code"], "promotion_code")
+    coupon = req.store.get(promo["promotion"]["coupon"] if promo else entry["coupon"], "coupon") or {}
+    label = promo["code"] if promo else (coupon.get("name") or coupon.get("id") or "")
+    off = sum(item["amount_discount"] for item in checkout.line_items(req.store, session))
+    terms = {"once": "", "forever": "", "repeating": f" for {coupon.get('duration_in_months')} months"}
+    return (f"<tr id=\"discount\"><td>Discount ({escape(label)}){escape(terms.get(coupon.get('duration'), ''))}"
+            f"</td><td></td><td class=\"num\">-{escape(format_amount(off, session['currency']))}</td></tr>")
+
+
+def _address_fields(session, form):
+    """The billing address: all of it when the session requires it, else the country."""
+    mode = session["billing_address_collection"]
+    fields = [("line1", "Address line 1", "address-line1"), ("line2", "Address line 2", "address-line2"),
+              ("postal_code", "Postal code", "postal-code"), ("city", "City", "address-level2"),
+              ("state", "State or region", "address-level1"), ("country", "Country (2-letter code)", "country")]
+    if mode != "required":
+        fields = fields[-1:]
+    required = {"line1", "postal_code", "city", "country"} if mode == "required" else set()
+    out = "<fieldset id=\"billing-address\"><legend>Billing address</legend>"
+    for name, label, autocomplete in fields:
+        attrs = " required" if name in required else ""
+        out += (f"<label for=\"{name}\">{label}</label><input id=\"{name}\" name=\"{name}\" "
+                f"value=\"{escape(form.get(name, ''))}\" autocomplete=\"{autocomplete}\"{attrs}>")
+    return out + "</fieldset>"
+
+
+def _tax_id_fields(session, form):
+    if not (session.get("tax_id_collection") or {}).get("enabled"):
+        return ""
+    return ("<fieldset id=\"tax-id\"><legend>Purchasing as a business</legend>"
+            "<label for=\"business_name\">Business name</label><input id=\"business_name\" "
+            f"name=\"business_name\" value=\"{escape(form.get('business_name', ''))}\" autocomplete=\"organization\">"
+            "<label for=\"tax_id\">Tax ID (VAT number)</label><input id=\"tax_id\" name=\"tax_id\" "
+            f"value=\"{escape(form.get('tax_id', ''))}\" placeholder=\"DE123456789\"></fieldset>")
+
+
+def _promotion_code_fields(session, form):
+    if not session["allow_promotion_codes"]:
+        return ""
+    action = f"/c/pay/{escape(session['id'])}/promotion_code"
+    remove = ""
+    if session["discounts"]:
+        remove = (f"<button type=\"submit\" class=\"secondary\" id=\"remove-code\" name=\"remove\" value=\"1\" "
+                  f"formaction=\"{action}\" formnovalidate>Remove code</button>")
+    return ("<label for=\"promotion_code\">Promotion code</label><div class=\"row\"><div>"
+            f"<input id=\"promotion_code\" name=\"promotion_code\" value=\"{escape(form.get('promotion_code', ''))}\">"
+            f"</div><div><button type=\"submit\" class=\"secondary\" id=\"apply-code\" formaction=\"{action}\" "
+            f"formnovalidate>Apply</button>{remove}</div></div>")
+
+
 def _cancel_link(session):
     if not session["cancel_url"]:
         return ""
     return f"<p><a id=\"cancel\" href=\"{escape(session['cancel_url'])}\">Cancel / back</a></p>"
 
 
-def _pay_page(req, session, error=None, form=None, status=200):
+def _pay_page(req, session, error=None, form=None, status=200, notice=None):
     form = form or {}
     customer = req.store.get(session["customer"], "customer") or {}
     email = form.get("email") or session["customer_email"] or customer.get("email") or ""
     error_html = f"<div class=\"error\" role=\"alert\" id=\"error\">{escape(error)}</div>" if error else ""
+    if notice:
+        error_html += f"<p class=\"note\" role=\"status\" id=\"notice\">{escape(notice)}</p>"
     if session["mode"] == "subscription":
         button = "Subscribe"
     elif session["mode"] == "setup":
@@ -105,6 +165,9 @@ def _pay_page(req, session, error=None, form=None, status=200):
 <input id="cvc" name="cvc" inputmode="numeric" placeholder="123" required autocomplete="cc-csc"></div></div>
 <label for="name">Name on card</label>
 <input id="name" name="name" value="{escape(form.get('name', ''))}" autocomplete="cc-name">
+{_address_fields(session, form)}
+{_tax_id_fields(session, form)}
+{_promotion_code_fields(session, form)}
 <button type="submit" id="pay">{escape(button)}</button>
 </form>
 {_cancel_link(session)}
@@ -151,6 +214,25 @@ def submit(req):
         return redirect(f"/c/3ds/{pi['id']}")
     return _success_redirect(session) or _html(
         "Payment complete", "<h1>Payment complete</h1><p id=\"result\">Thank you. Your payment succeeded.</p>")
+
+
+def promotion_code(req):
+    """The page's Apply / Remove buttons for a promotion code; the page comes
+    back with what was typed, the discount and the new total."""
+    session = _session(req)
+    form = {k: v for k, v in req.params.items() if isinstance(v, str)}
+    try:
+        checkout.check_payable(req, session)
+        if form.get("remove"):
+            checkout.remove_code(req, session)
+            form["promotion_code"] = ""
+            return _pay_page(req, session, form=form, notice="The code was removed.")
+        checkout.apply_code(req, session, form.get("promotion_code"))
+    except checkout.NotPayable as exc:
+        return _closed_page(req, session, str(exc), status=409)
+    except StripeError as err:
+        return _pay_page(req, session, error=err.message, form=form, status=err.status)
+    return _pay_page(req, session, form=form, notice="Code applied.")
 
 
 def show_3ds(req):
@@ -205,7 +287,7 @@ def invoice_page(req):
     rows = "".join(
         f"<tr><td>{escape(line['description'] or '')}</td><td class=\"num\">{line['quantity']}</td>"
         f"<td class=\"num\">{escape(format_amount(line['amount'], line['currency']))}</td></tr>"
-        for line in billing.invoice_lines(req.store, invoice))
+        for line in invoice_lines(req.store, invoice))
     cur = invoice["currency"]
     body = (f"<h1>Invoice {escape(invoice['number'] or invoice['id'])}</h1>"
             f"<p>Status: <strong id=\"status\">{escape(invoice['status'])}</strong></p>"
@@ -221,6 +303,7 @@ ROUTES = [
     ("GET", "/i/{id}/pdf", invoice_page),
     ("GET", "/c/pay/{id}", show),
     ("POST", "/c/pay/{id}", submit),
+    ("POST", "/c/pay/{id}/promotion_code", promotion_code),
     ("GET", "/c/3ds/{id}", show_3ds),
     ("POST", "/c/3ds/{id}", submit_3ds),
     ("GET", "/receipts/payment/{id}", receipt),

@@ -2,7 +2,9 @@
 They let tests and benchmarks reset state, inject faults, inspect webhook
 deliveries and drive payments without a browser."""
 
-from .resources import billing, checkout, disputes
+from .engine import settings as billing
+from .engine.clock import sweep as sweep_billing
+from .resources import checkout, disputes
 from .resources.common import render
 from .responses import Response, unlocked
 from .webhooks import FAULT_ACTIONS
@@ -118,23 +120,37 @@ def advance_clock(req):
     seconds = as_int(_body(req), "seconds", required=True, minimum=0)
     req.store.clock_offset += seconds
     checkout.sweep_expired(req.app)
-    billing.sweep(req.app)  # renewals etc. of subscriptions not on a test clock
+    sweep_billing(req.app)  # renewals etc. of subscriptions not on a test clock
     return {"now": req.store.now(), "offset": req.store.clock_offset}
+
+
+# The billing address a script's payment gives when the session requires one
+# and the script names none (as `email` defaults to buyer@example.com).
+TEST_ADDRESS = {"line1": "1 Test Street", "postal_code": "75001", "city": "Paris", "country": "FR"}
 
 
 def pay_session(req):
     """What the hosted form does, for scripts: `card` (required), `exp`,
-    `cvc`, `email` (default: the session's, else buyer@example.com), `name`, and `three_d_secure` = approve (default) | fail
-    for the 3155 card. Answers the session (still `open` after a decline),
-    a 402 card error for an unusable card number or expiry, or a 400 error
-    for a session that cannot be paid."""
+    `cvc`, `email` (default: the session's, else buyer@example.com), `name`,
+    `address` {line1, line2, postal_code, city, state, country} (default when
+    the session requires one: TEST_ADDRESS), `business_name` and `tax_id`
+    (tax ID collection), `promotion_code` (applied first, as the page's Apply
+    button does), and `three_d_secure` = approve (default) | fail for the 3155
+    card. Answers the session (still `open` after a decline), a 402 card error
+    for an unusable card number or expiry, or a 400 error for a session that
+    cannot be paid or a code or field the page would refuse."""
     body = dict(_body(req))
     session = req.store.require(req.args["id"], "checkout.session", kind="checkout.session")
     body.setdefault("exp", "12/99")
     body.setdefault("cvc", "123")
     if not (body.get("email") or session["customer_email"] or session["customer"]):
         body["email"] = "buyer@example.com"
+    if session["billing_address_collection"] == "required" and not body.get("address"):
+        body["address"] = dict(TEST_ADDRESS)
     try:
+        if body.get("promotion_code"):
+            checkout.check_payable(req, session)
+            checkout.apply_code(req, session, body["promotion_code"])
         pi = checkout.pay(req, session, body)
         if pi["status"] == "requires_action":
             checkout.authenticate(req, pi, body.get("three_d_secure", "approve") == "approve")
@@ -153,33 +169,12 @@ def billing_settings(req):
     attempts (Smart-Retries-like default [3, 5, 7]: retried 3 days after the
     first failure, 5 after that, 7 after that) and `final_action` when the last
     retry fails: `cancel` (default; customer.subscription.deleted), `unpaid`
-    or `past_due` (leave it)."""
-    current = billing.settings(req.store)
+    or `past_due` (leave it). Also `upcoming_days` and `trial_notice_days`.
+    The emulator's startup options --retry-days / --retry-final-action set the
+    schedule like a Dashboard setting; this route changes it for a test."""
     if req.method == "GET":
-        return dict(current)
-    body = _body(req)
-    if "days" in body:
-        days = body["days"]
-        if isinstance(days, str):
-            days = [d for d in days.split(",") if d.strip()]
-        if not isinstance(days, list):
-            raise invalid("`days` must be a list of numbers of days.", param="days")
-        try:
-            days = [float(d) for d in days]
-        except (TypeError, ValueError):
-            raise invalid("`days` must be a list of numbers of days.", param="days") from None
-        if any(d <= 0 for d in days):
-            raise invalid("Each retry must be a positive number of days.", param="days")
-        current["retry_days"] = [int(d) if d == int(d) else d for d in days]
-    if "final_action" in body:
-        if body["final_action"] not in billing.FINAL_ACTIONS:
-            raise invalid(f"`final_action` must be one of {', '.join(billing.FINAL_ACTIONS)}.",
-                          param="final_action")
-        current["final_action"] = body["final_action"]
-    for name in ("upcoming_days", "trial_notice_days"):
-        if name in body:
-            current[name] = as_int(body, name, minimum=0)
-    return dict(current)
+        return dict(billing.settings(req.store))
+    return dict(billing.update(req.store, _body(req)))
 
 
 ROUTES = [

@@ -11,6 +11,9 @@ from functools import lru_cache
 from pathlib import Path
 
 FIXTURES_PATH = Path(__file__).parent / "data" / "fixtures3.json"
+# Keys the fixture file still has that the pinned API version no longer sends:
+# basil moved an invoice's subscription to `parent.subscription_details`.
+STALE = {"invoice": {"subscription"}}
 
 
 @lru_cache(maxsize=1)
@@ -37,7 +40,8 @@ def _blank(node):
 
 def _fill(type_, path, values, extra_ok=()):
     tpl = template(type_, path)
-    obj = {key: _blank(value) for key, value in tpl.items()}
+    stale = STALE.get(type_, ()) if path is None else ()
+    obj = {key: _blank(value) for key, value in tpl.items() if key not in stale}
     for key, value in values.items():
         if key not in obj and key not in extra_ok:
             where = f"{type_}.{path}" if path else type_

@@ -56,8 +56,8 @@ class EmulatorServer:
         srv.stop()
 
     Also a context manager. Extra keyword arguments are `Config` fields
-    (webhook_timeout, webhook_max_attempts, refund_delay, dispute_delay,
-    sweep_interval, reorder_window)."""
+    (webhook_timeout, webhook_max_attempts, webhook_concurrency, refund_delay,
+    dispute_delay, sweep_interval, reorder_window, ...)."""
 
     def __init__(self, host="127.0.0.1", port=0, api_key="sk_test_emulator", state_path=None,
                  webhook_retry_base=1.0, public_url=None, **options):

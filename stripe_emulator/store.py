@@ -91,10 +91,13 @@ class Store:
             return None
         return obj
 
-    def require(self, id_, type_, param="id", kind=None):
+    def require(self, id_, type_, param="id", kind=None, status=None):
+        """The stored object, or Stripe's `resource_missing` error: 404 for the
+        object a URL names (`param="id"`), 400 for one a parameter names."""
         obj = self.get(id_, type_)
         if obj is None:
-            raise not_found(kind or type_.split(".")[-1].replace("_", " "), id_, param=param)
+            raise not_found(kind or type_.split(".")[-1].replace("_", " "), id_, param=param,
+                            status=status or (404 if param == "id" else 400))
         return obj
 
     def secret(self, id_):

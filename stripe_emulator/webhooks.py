@@ -1,11 +1,16 @@
 """Events and their delivery to webhook endpoints.
 
-Each endpoint has its own worker thread and FIFO queue, so one slow or failing
-receiver neither blocks the others nor sees its events out of order: a failed
-delivery is retried (exponential backoff) before the next event is sent.
+Like Stripe, delivery is concurrent and unordered: each endpoint has its own
+lane of up to `webhook_concurrency` worker threads (started on demand, ended
+when idle), so one slow or failing receiver never holds up the others, and a
+slow receiver gets several events at once. Deliveries go out in the order
+they fall due; a failed one is retried with exponential backoff while the
+others carry on (at least once; no ordering promise). With a concurrency of 1
+a lane sends one event at a time, in that order.
 Injected faults (control route /_emulator/webhooks/faults) bend those rules."""
 
 import hashlib
+import heapq
 import hmac
 import itertools
 import json
@@ -14,8 +19,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from . import fixtures
 
@@ -46,30 +50,41 @@ class Delivery:
     attempt: int = 1
     due: float = 0.0  # time.monotonic() when it may be sent
     fault: str | None = None
+    then: tuple = ()  # a reorder fault's batch: sent one after the other, after this one
 
 
-@dataclass
 class _Lane:
-    """One endpoint's deliveries: `queue` in order; `held` ones (delay fault)
-    go out whenever they fall due, overtaking the queue."""
+    """One endpoint's deliveries: a heap of (due, seq, delivery) and the worker
+    threads sending them. `cond` shares the webhooks' lock."""
 
-    queue: deque = field(default_factory=deque)
-    held: list = field(default_factory=list)
-    thread: threading.Thread | None = None
+    def __init__(self, lock):
+        self.cond = threading.Condition(lock)
+        self.heap = []
+        self.workers = 0  # threads alive
+        self.idle = 0  # of which waiting for work
+        self.sending = 0
 
 
 class Webhooks:
+    IDLE_EXIT = 5.0  # seconds a worker with nothing queued waits before it ends
+
     def __init__(self, app):
         self.app = app
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)  # notified whenever a lane may have become idle
         self._lanes = {}
         self._faults = []  # [{"action", "remaining", "delay_ms"}]
         self._reorder = []  # deliveries collected by a reorder fault
         self._reorder_target = 0
-        self._sending = 0
         self._seq = itertools.count(1)
+        self._attempt_ids = itertools.count(1)
         self._stopped = False
+        self._threads = set()
         self.attempts = []
+
+    @property
+    def concurrency(self):
+        return max(1, int(self.app.config.webhook_concurrency))
 
     # --- events ----------------------------------------------------------------
 
@@ -128,7 +143,7 @@ class Webhooks:
     # --- queueing ------------------------------------------------------------------
 
     def _enqueue(self, delivery):
-        with self._cond:
+        with self._lock:
             fault = self._take_fault()
             action = fault["action"] if fault else None
             delivery.fault = action
@@ -136,10 +151,11 @@ class Webhooks:
             if action == "drop":
                 self._record(delivery, None, "", "dropped by injected fault", time.time())
             elif action == "duplicate":
-                self._lane(delivery.endpoint_id).queue.extend([delivery, Delivery(**vars(delivery))])
+                self._push(delivery)
+                self._push(Delivery(**vars(delivery)))
             elif action == "delay":
                 delivery.due += fault["delay_ms"] / 1000
-                self._lane(delivery.endpoint_id).held.append(delivery)
+                self._push(delivery)
             elif action == "reorder":
                 self._reorder.append(delivery)
                 if len(self._reorder) >= self._reorder_target:
@@ -148,37 +164,59 @@ class Webhooks:
                     # Do not hold events forever if fewer than `count` come.
                     self.app.scheduler.later(self.app.config.reorder_window, self.flush_reorder, counted=False)
             else:
-                self._lane(delivery.endpoint_id).queue.append(delivery)
-            self._cond.notify_all()
+                self._push(delivery)
 
     def flush_reorder(self):
-        with self._cond:
+        with self._lock:
             self._flush_reorder()
 
     def _flush_reorder(self):
-        for delivery in reversed(self._reorder):
-            self._lane(delivery.endpoint_id).queue.append(delivery)
+        # Released newest first, one after the other (even with several
+        # workers), so the receiver surely sees them reversed.
+        batch = list(reversed(self._reorder))
         self._reorder.clear()
+        by_endpoint = {}
+        for delivery in batch:
+            by_endpoint.setdefault(delivery.endpoint_id, []).append(delivery)
+        now = time.monotonic()
+        for chain in by_endpoint.values():
+            head = chain[0]
+            head.due, head.then = now, tuple(chain[1:])
+            self._push(head)
         self._cond.notify_all()
 
-    def _lane(self, endpoint_id):
-        lane = self._lanes.get(endpoint_id)
+    def _push(self, delivery):
+        """Queue `delivery` on its endpoint's lane (lock held) and make sure a
+        worker will send it: wake an idle one, or start one if the lane has
+        fewer than `concurrency`."""
+        if self._stopped:
+            return
+        lane = self._lanes.get(delivery.endpoint_id)
         if lane is None:
-            lane = self._lanes[endpoint_id] = _Lane()
-        if lane.thread is None and not self._stopped:
-            lane.thread = threading.Thread(target=self._work, args=(endpoint_id, lane),
-                                           name=f"webhooks-{endpoint_id}", daemon=True)
-            lane.thread.start()
-        return lane
+            lane = self._lanes[delivery.endpoint_id] = _Lane(self._lock)
+        heapq.heappush(lane.heap, (delivery.due, next(self._seq), delivery))
+        if lane.idle:
+            lane.cond.notify()
+        # A woken worker counts as idle until it runs: start another while the
+        # lane holds more deliveries than idle workers (a burst of events).
+        if len(lane.heap) > lane.idle and lane.workers < self.concurrency:
+            lane.workers += 1
+            thread = threading.Thread(target=self._work, args=(delivery.endpoint_id, lane),
+                                      name=f"webhooks-{delivery.endpoint_id}", daemon=True)
+            self._threads.add(thread)
+            thread.start()
 
     def idle(self):
-        with self._cond:
-            return not self._sending and not self._reorder and all(
-                not lane.queue and not lane.held for lane in self._lanes.values())
+        with self._lock:
+            return self._idle()
+
+    def _idle(self):
+        return not self._reorder and all(not lane.heap and not lane.sending for lane in self._lanes.values())
 
     def wait(self, timeout):
-        """Block until every queued delivery (and every scheduled job that may
-        emit more events) is done. Returns False on timeout."""
+        """Block until every queued delivery (retries and delayed ones included)
+        and every scheduled job that may emit more events is done. Returns
+        False on timeout."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.idle() and self.app.scheduler.pending() == 0:
@@ -186,71 +224,79 @@ class Webhooks:
                 time.sleep(0.02)
                 if self.idle() and self.app.scheduler.pending() == 0:
                     return True
-            with self._cond:
+            with self._lock:
                 self._cond.wait(0.05)
         return False
 
     def clear(self):
-        with self._cond:
+        with self._lock:
             for lane in self._lanes.values():
-                lane.queue.clear()
-                lane.held.clear()
+                lane.heap.clear()
             self._reorder.clear()
             self._faults.clear()
             self.attempts.clear()
             self._cond.notify_all()
 
     def stop(self):
-        with self._cond:
+        with self._lock:
             self._stopped = True
-            self._cond.notify_all()
-        for lane in list(self._lanes.values()):
-            if lane.thread:
-                lane.thread.join(timeout=2)
+            for lane in self._lanes.values():
+                lane.heap.clear()
+                lane.cond.notify_all()
+            threads = list(self._threads)
+        deadline = time.monotonic() + 2
+        for thread in threads:
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
     # --- delivery --------------------------------------------------------------------
 
-    def _next(self, lane):
-        """The delivery to send now, or (None, seconds to wait)."""
-        now = time.monotonic()
-        candidates = list(lane.held)
-        if lane.queue:
-            candidates.append(lane.queue[0])
-        if not candidates:
-            return None, None
-        ready = min(candidates, key=lambda d: d.due)
-        if ready.due > now:
-            return None, ready.due - now
-        if ready in lane.held:
-            lane.held.remove(ready)
-        else:
-            lane.queue.popleft()
-        return ready, 0
+    def _take(self, endpoint_id, lane):
+        """The next delivery of `lane` once it is due (lock held), or None when
+        the worker should end (stopped, or idle for IDLE_EXIT)."""
+        idle_since = None
+        while not self._stopped:
+            if lane.heap and lane.heap[0][0] <= time.monotonic():
+                return heapq.heappop(lane.heap)[2]
+            if lane.heap:
+                wait, idle_since = lane.heap[0][0] - time.monotonic(), None
+            else:
+                idle_since = idle_since or time.monotonic()
+                wait = idle_since + self.IDLE_EXIT - time.monotonic()
+                if wait <= 0:
+                    break
+            lane.idle += 1
+            lane.cond.wait(wait)
+            lane.idle -= 1
+        lane.workers -= 1
+        if not lane.workers and not lane.heap and self._lanes.get(endpoint_id) is lane:
+            del self._lanes[endpoint_id]
+        self._threads.discard(threading.current_thread())
+        return None
 
     def _work(self, endpoint_id, lane):
         while True:
-            with self._cond:
-                while True:
-                    if self._stopped:
-                        return
-                    delivery, wait = self._next(lane)
-                    if delivery is not None:
-                        self._sending += 1
-                        break
-                    self._cond.wait(wait)
+            with self._lock:
+                delivery = self._take(endpoint_id, lane)
+                if delivery is None:
+                    return
+                lane.sending += 1
             try:
                 done = self._send(delivery)
-            except Exception:  # never let one bad delivery kill the lane
+            except Exception:  # never let one bad delivery kill the worker
                 log.exception("webhook delivery crashed")
                 done = True
-            with self._cond:
-                self._sending -= 1
+            with self._lock:
+                lane.sending -= 1
                 if not done:
-                    # Retry before anything queued after it, to keep order.
+                    # Retried later with backoff; the others go on meanwhile.
                     base = self.app.config.webhook_retry_base
                     delivery.due = time.monotonic() + base * 2 ** (delivery.attempt - 1)
                     delivery.attempt += 1
-                    lane.queue.appendleft(delivery)
+                    self._push(delivery)
+                elif delivery.then:  # the next of a reordered batch, ahead of what came since
+                    following = delivery.then[0]
+                    following.due, following.then = delivery.due, delivery.then[1:]
+                    self._push(following)
                 self._cond.notify_all()
 
     def _send(self, delivery):
@@ -282,7 +328,7 @@ class Webhooks:
         except Exception as exc:  # timeouts, refused connections, bad URLs
             error = f"{type(exc).__name__}: {exc}"
         ok = status is not None and 200 <= status < 300
-        with self._cond:
+        with self._lock:
             self._record(delivery, status, text, error, started, endpoint["url"])
         gave_up = not ok and delivery.attempt >= app.config.webhook_max_attempts
         if ok or gave_up:
@@ -297,7 +343,7 @@ class Webhooks:
             endpoint = self.app.store.get(delivery.endpoint_id, "webhook_endpoint")
             url = endpoint["url"] if endpoint else None
         self.attempts.append({
-            "id": f"wa_{next(self._seq)}",
+            "id": f"wa_{next(self._attempt_ids)}",
             "event_id": delivery.event_id,
             "event_type": delivery.event_type,
             "endpoint_id": delivery.endpoint_id,

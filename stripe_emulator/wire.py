@@ -20,6 +20,7 @@ class StripeError(Exception):
         self.extra = extra  # e.g. charge / payment_intent on card errors
 
     def body(self, request_id):
+        # Stripe leaves out what does not apply (no `param`, `decline_code`...).
         err = {
             "type": self.type,
             "code": self.code,
@@ -30,7 +31,7 @@ class StripeError(Exception):
             "request_log_url": f"https://dashboard.stripe.com/test/logs/{request_id}",
         }
         err.update(self.extra)
-        return {"error": err}
+        return {"error": {key: value for key, value in err.items() if value is not None}}
 
 
 def invalid(message, param=None, code="parameter_invalid"):
@@ -42,8 +43,10 @@ def missing(param):
                        code="parameter_missing", param=param)
 
 
-def not_found(kind, id_, param="id"):
-    return StripeError(404, "invalid_request_error", f"No such {kind}: '{id_}'",
+def not_found(kind, id_, param="id", status=404):
+    """`resource_missing`: 404 for the object a URL names, 400 (with `param`)
+    for one a request parameter names."""
+    return StripeError(status, "invalid_request_error", f"No such {kind}: '{id_}'",
                        code="resource_missing", param=param)
 
 
@@ -89,7 +92,7 @@ def as_int(params, name, required=False, minimum=None, maximum=None, label=None)
     try:
         number = int(value)
     except (TypeError, ValueError):
-        raise invalid(f"Invalid integer: {value}", param=label) from None
+        raise invalid(f"Invalid integer: {value}", param=label, code="parameter_invalid_integer") from None
     if minimum is not None and number < minimum:
         raise invalid(f"This value must be greater than or equal to {minimum}.", param=label)
     if maximum is not None and number > maximum:
@@ -191,13 +194,13 @@ def paginate(items, params, url):
     ids = [item["id"] for item in items]
     if after:
         if after not in ids:
-            raise not_found("object", after, param="starting_after")
+            raise not_found("object", after, param="starting_after", status=400)
         start = ids.index(after) + 1
         page = items[start:start + limit]
         has_more = start + limit < len(items)
     elif before:
         if before not in ids:
-            raise not_found("object", before, param="ending_before")
+            raise not_found("object", before, param="ending_before", status=400)
         end = ids.index(before)
         page = items[max(0, end - limit):end]
         has_more = end - limit > 0
@@ -248,4 +251,6 @@ def _expand_one(node, parts, resolve, include):
         if found is None:
             return
         node[field] = value = found
+    elif isinstance(value, list):  # a list of ids (e.g. `discounts`): each expands
+        node[field] = value = [(resolve(v) or v) if isinstance(v, str) else v for v in value]
     _expand_one(value, rest, resolve, include)

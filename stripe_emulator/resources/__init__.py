@@ -1,26 +1,4 @@
-"""Stripe API resources, one module per group. Each module lists its routes as
-(method, path pattern, handler); handlers take a Request and return a dict."""
-
-from . import (
-               account,
-               billing,
-               catalog,
-               charges,
-               checkout,
-               customers,
-               disputes,
-               events,
-               files,
-               payment_intents,
-               payment_methods,
-               refunds,
-               setup_intents,
-               test_clocks,
-)
-
-ROUTES = [
-    route
-    for module in (account, customers, catalog, checkout, payment_intents, payment_methods,
-                   charges, refunds, disputes, events, setup_intents, billing, test_clocks, files)
-    for route in module.ROUTES
-]
+"""Stripe API resources, one module per resource (or small group). Each module
+lists its routes as (method, path pattern, handler); handlers take a Request
+and return a dict. `app.py` gathers the routes; importing this package imports
+none of them, so the billing engine can use the payment modules without a cycle."""

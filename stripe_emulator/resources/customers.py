@@ -69,7 +69,7 @@ def _default_payment_method(req, customer):
         return
     pm = req.store.get(pm_id, "payment_method")
     if pm is None:
-        raise not_found("PaymentMethod", pm_id, param=param)
+        raise not_found("PaymentMethod", pm_id, param=param, status=400)
     if pm["customer"] != customer["id"]:
         raise invalid(f"The customer does not have a payment method with the ID {pm_id}. The payment method "
                       "must be attached to the customer.", param=param, code="resource_missing")
@@ -120,7 +120,7 @@ def create(req):
         else:
             pm = req.store.get(default, "payment_method")
             if pm is None:
-                raise not_found("PaymentMethod", default, param=param)
+                raise not_found("PaymentMethod", default, param=param, status=400)
             raise invalid(f"The customer does not have a payment method with the ID {default}. The payment "
                           "method must be attached to the customer.", param=param, code="resource_missing")
         customer["invoice_settings"]["default_payment_method"] = default
@@ -164,7 +164,6 @@ def _empty_list(path):
 
 # dj-stripe expands these on every customer it syncs.
 INCLUDES[("customer", "sources")] = _empty_list("sources")
-INCLUDES[("customer", "tax_ids")] = _empty_list("tax_ids")
 
 ROUTES = [
     ("POST", "/v1/customers", create),

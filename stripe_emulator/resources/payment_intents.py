@@ -57,17 +57,18 @@ def card_error(pi, pm, code, message, decline_code=None, charge=None):
 
 
 def _last_payment_error(pm, code, message, decline_code=None, charge=None):
-    return {
+    error = {
         "charge": charge["id"] if charge else None,
         "code": code,
         "decline_code": decline_code,
         "doc_url": f"https://stripe.com/docs/error-codes/{code.replace('_', '-')}",
         "message": message,
-        "param": None,
         "payment_method": snapshot(pm),
         "payment_method_type": "card",
         "type": "card_error",
     }
+    # Like an error body: Stripe leaves out what does not apply.
+    return {key: value for key, value in error.items() if value is not None}
 
 
 def _fail(req, pi, pm, code, message, decline_code=None, with_charge=True):

@@ -12,14 +12,15 @@ def card_of(store, payment_method):
     return cards.lookup(store.private.get(payment_method["id"], {}).get("number"))
 
 
-def new_payment_method(req, card, exp_month, exp_year, email=None, name=None, params=None):
+def new_payment_method(req, card, exp_month, exp_year, email=None, name=None, params=None, address=None):
     store = req.store
     pm = fixtures.make(
         "payment_method",
         id=store.new_id("pm_"),
         allow_redisplay="unspecified",
         billing_details=fixtures.shape("payment_method", "billing_details",
-                                       address=fixtures.address(), email=email, name=name),
+                                       address=dict(address) if address else fixtures.address(), email=email,
+                                       name=name),
         card=fixtures.shape(
             "payment_method", "card",
             brand=card.brand,
@@ -44,12 +45,12 @@ def new_payment_method(req, card, exp_month, exp_year, email=None, name=None, pa
     return pm
 
 
-def resolve(req, pm_id, param):
+def resolve(req, pm_id, param, status=None):
     """A stored payment method, or a fresh one for Stripe's test ids (`pm_card_visa`)."""
     number = cards.TEST_PAYMENT_METHODS.get(pm_id)
     if number:
         return new_payment_method(req, cards.lookup(number), 12, req_year(req) + 5)
-    return req.store.require(pm_id, "payment_method", param=param, kind="PaymentMethod")
+    return req.store.require(pm_id, "payment_method", param=param, kind="PaymentMethod", status=status)
 
 
 def req_year(req):
@@ -104,7 +105,7 @@ def update(req):
 def attach(req):
     customer_id = as_str(req.params, "customer", required=True)
     customer = req.store.require(customer_id, "customer", param="customer")
-    pm = resolve(req, req.args["id"], "payment_method")  # test ids (pm_card_visa) attach a fresh card
+    pm = resolve(req, req.args["id"], "payment_method", status=404)  # test ids (pm_card_visa) attach a fresh card
     return render(req, attach_to(req, pm, customer))
 
 
@@ -124,7 +125,7 @@ def list_(req):
 
 
 def list_for_customer(req):
-    customer = req.store.require(req.args["id"], "customer", param="customer")
+    customer = req.store.require(req.args["id"], "customer", param="customer", status=404)
     return render_list(req, "payment_method", f"/v1/customers/{customer['id']}/payment_methods",
                        [lambda pm: pm["customer"] == customer["id"], eq_filter(req, "type")])
 

@@ -42,7 +42,7 @@ def confirm_setup(req, seti, pm, before_success=None):
         seti.update(status="requires_payment_method", payment_method=None, last_setup_error={
             "code": "card_declined", "decline_code": card.decline_code,
             "doc_url": "https://stripe.com/docs/error-codes/card-declined", "message": message,
-            "param": None, "payment_method": dict(pm), "payment_method_type": "card", "type": "card_error"})
+            "payment_method": dict(pm), "payment_method_type": "card", "type": "card_error"})
         req.emit("setup_intent.setup_failed", seti)
         raise StripeError(402, "card_error", message, code="card_declined", decline_code=card.decline_code,
                           setup_intent=dict(seti), payment_method=dict(pm), payment_method_type="card")

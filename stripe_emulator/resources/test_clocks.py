@@ -3,14 +3,14 @@ customers created on them and everything they subscribe to.
 
 Advancing answers at once with `status: advancing`; a background job then
 runs, in time order, everything due up to the new time (renewals, invoices,
-payment retries, trial ends, cancellations: see billing.run_due) and sets the
+payment retries, trial ends, cancellations: see engine/clock.py) and sets the
 clock `ready` (`test_helpers.test_clock.advancing` / `.ready` events)."""
 
 import logging
 
 from .. import fixtures
+from ..engine.clock import run_due
 from ..wire import as_int, as_str, invalid
-from .billing import run_due
 from .common import Background, deleted, render, render_list
 
 log = logging.getLogger("stripe_emulator.billing")
@@ -48,7 +48,8 @@ def delete(req):
     # Deleting a clock deletes the customers on it and what they own.
     customers = {c["id"] for c in store.all("customer", lambda c: c["test_clock"] == clock["id"])}
     for type_ in ("subscription_item", "subscription", "invoiceitem", "invoice", "customer"):
-        for obj in store.all(type_, lambda o: o.get("test_clock") == clock["id"] or o.get("customer") in customers
+        for obj in store.all(type_, lambda o, type_=type_: o.get("test_clock") == clock["id"]
+                             or o.get("customer") in customers
                              or (type_ == "subscription_item" and _sub_on(store, o, clock["id"]))):
             store.remove(obj["id"])
     store.remove(clock["id"])
@@ -62,7 +63,6 @@ def _sub_on(store, item, clock_id):
 
 
 def advance(req):
-    store = req.store
     clock = _require(req)
     target = as_int(req.params, "frozen_time", required=True, minimum=0)
     if clock["status"] == "advancing":

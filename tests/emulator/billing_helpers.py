@@ -59,7 +59,8 @@ def types_for(events, obj_id):
     found = []
     for event in events:
         obj = event["data"]["object"]
-        if obj_id in (obj.get("id"), obj.get("subscription"), obj.get("customer")):
+        parent = (obj.get("parent") or {}).get("subscription_details") or {}
+        if obj_id in (obj.get("id"), obj.get("subscription"), parent.get("subscription"), obj.get("customer")):
             found.append(event["type"])
     return found
 

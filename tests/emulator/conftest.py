@@ -5,6 +5,7 @@ local webhook receiver, and helpers for the hosted checkout page."""
 import http.client
 import json
 import threading
+import time
 import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -97,11 +98,17 @@ def new_session(client, **extra):
 
 class Receiver:
     """A local webhook endpoint recording what it receives. `statuses` is a
-    list of statuses to answer in turn (then 200)."""
+    list of statuses to answer in turn (then 200); `failures` maps a text to
+    how many times a body containing it is answered 500; `delay` (seconds)
+    makes each answer slow; `peak` is the most requests it had at once."""
 
     def __init__(self):
         self.requests = []
         self.statuses = []
+        self.failures = {}
+        self.delay = 0.0
+        self.in_flight = self.peak = 0
+        self.emulator = None  # set by the `endpoint` fixture: events() then sorts by creation
         self.cond = threading.Condition()
         receiver = self
 
@@ -109,7 +116,17 @@ class Receiver:
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"])).decode()
                 with receiver.cond:
+                    receiver.in_flight += 1
+                    receiver.peak = max(receiver.peak, receiver.in_flight)
+                if receiver.delay:
+                    time.sleep(receiver.delay)
+                with receiver.cond:
+                    receiver.in_flight -= 1
                     status = receiver.statuses.pop(0) if receiver.statuses else 200
+                    for text, count in receiver.failures.items():
+                        if count and text in body:
+                            receiver.failures[text] -= 1
+                            status = 500
                     receiver.requests.append({"headers": dict(self.headers), "body": body, "status": status})
                     receiver.cond.notify_all()
                 self.send_response(status)
@@ -124,9 +141,19 @@ class Receiver:
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/webhook"
         threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True).start()
 
-    def events(self, ok_only=True):
+    def arrived(self, ok_only=True):
         """The events received (decoded), in arrival order."""
         return [json.loads(r["body"]) for r in self.requests if not ok_only or r["status"] < 300]
+
+    def events(self, ok_only=True):
+        """The events received, in the order they were created (the Events API's
+        order) when `emulator` is known: deliveries are concurrent and
+        unordered, as at Stripe; otherwise in arrival order."""
+        events = self.arrived(ok_only)
+        if self.emulator is not None:
+            order = {event_id: i for i, event_id in enumerate(_event_ids_oldest_first(self.emulator))}
+            events.sort(key=lambda e: order.get(e["id"], len(order)))
+        return events
 
     def types(self):
         return [e["type"] for e in self.events()]
@@ -144,6 +171,20 @@ def receiver():
 
 
 @pytest.fixture
-def endpoint(client, receiver):
+def endpoint(client, receiver, emulator):
     """A webhook endpoint for every event, pointing at `receiver`."""
+    receiver.emulator = emulator
     return client.v1.webhook_endpoints.create(params={"url": receiver.url, "enabled_events": ["*"]})
+
+
+def _event_ids_oldest_first(emulator):
+    ids, after = [], None
+    while True:
+        query = "limit=100" + (f"&starting_after={after}" if after else "")
+        status, _, text = raw(emulator, "GET", f"/v1/events?{query}", headers={"Authorization": f"Bearer {API_KEY}"})
+        assert status == 200, text
+        page = json.loads(text)
+        ids += [event["id"] for event in page["data"]]
+        if not page["has_more"]:
+            return list(reversed(ids))
+        after = ids[-1]

@@ -9,9 +9,21 @@ import pytest
 import stripe
 from django.urls import reverse
 
-from .conftest import API_KEY, DJSTRIPE_KEY, control, new_session, pay_on_page, wait_for_webhooks
+from stripe_emulator import EmulatorServer
+
+from .conftest import API_KEY, DJSTRIPE_KEY, FAST, control, new_session, pay_on_page, wait_for_webhooks
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(scope="module")
+def emulator():
+    # dj-stripe answers each webhook after syncing objects back from the
+    # emulator; with deliveries concurrent on a busy machine that can take
+    # longer than FAST's 1 s timeout, which would count as a failed delivery.
+    server = EmulatorServer(host="127.0.0.1", port=0, api_key=API_KEY, **dict(FAST, webhook_timeout=15)).start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -60,7 +60,8 @@ def test_refund_errors(client, paid):
     assert err.value.param == "charge"
     with pytest.raises(stripe.InvalidRequestError) as err:
         client.v1.refunds.create(params={"charge": "ch_nope"})
-    assert err.value.http_status == 404
+    # A parameter naming a missing object is a bad request (400), not a missing URL.
+    assert (err.value.http_status, err.value.code, err.value.param) == (400, "resource_missing", "charge")
     unpaid = client.v1.payment_intents.create(params={"amount": 500, "currency": "usd"})
     with pytest.raises(stripe.InvalidRequestError) as err:
         client.v1.refunds.create(params={"payment_intent": unpaid.id})

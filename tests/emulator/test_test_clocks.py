@@ -69,7 +69,7 @@ def test_renewal_invoice_paid(client, emulator, receiver, endpoint):
     assert is_subsequence(["invoice.upcoming", "customer.subscription.updated", "invoice.created",
                            "invoice.finalized", "invoice.paid", "invoice.payment_succeeded"], kinds)
     upcoming = next(e for e in events if e["type"] == "invoice.upcoming")
-    assert upcoming["data"]["object"]["id"] is None and upcoming["created"] == first_end - 3 * DAY
+    assert "id" not in upcoming["data"]["object"] and upcoming["created"] == first_end - 3 * DAY
     assert upcoming["data"]["object"]["amount_due"] == 2000
     updated = [e for e in events if e["type"] == "customer.subscription.updated"][-1]
     assert "items" in updated["data"]["previous_attributes"]
