@@ -2,7 +2,7 @@
 subscriptions and their invoices: what the subscriptions app asks Stripe."""
 
 from .client import call, call_list, client
-from .types import Invoice, InvoiceLine, StripeObject, Subscription, TestClock
+from .types import Invoice, InvoiceLine, StripeObject, Subscription, TestClock, expanded, stripe_id
 
 
 def product_retrieve(product_id: str) -> StripeObject | None:
@@ -126,13 +126,20 @@ def invoice_create_preview(*, customer: str, subscription: str, subscription_det
 
 
 def invoice_retrieve(invoice_id: str) -> Invoice:
-    """The invoice with its payments (intent and charge) expanded, for the card used."""
-    return Invoice.from_stripe(call(
+    """The invoice with its payments' intents expanded and, for the paid one,
+    its charge (the card used). Stripe expands four levels at most
+    (payments.data.payment.payment_intent), so the charge is one more call."""
+    data = call(
         "invoice retrieve",
-        lambda: client().v1.invoices.retrieve(
-            invoice_id, {"expand": ["payments.data.payment.payment_intent.latest_charge"]}
-        ),
-    ))
+        lambda: client().v1.invoices.retrieve(invoice_id, {"expand": ["payments.data.payment.payment_intent"]}),
+    )
+    for payment in (data.get("payments") or {}).get("data") or []:
+        intent = expanded((payment.get("payment") or {}).get("payment_intent"))
+        charge_id = stripe_id(intent.get("latest_charge")) if intent else ""
+        if payment.get("status") == "paid" and charge_id and not expanded(intent.get("latest_charge")):
+            intent["latest_charge"] = call("charge retrieve", lambda c=charge_id: client().v1.charges.retrieve(c))
+            break
+    return Invoice.from_stripe(data)
 
 
 def invoice_lines_all(invoice_id: str) -> list[InvoiceLine]:

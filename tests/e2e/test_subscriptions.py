@@ -25,6 +25,13 @@ def card_form(page, card: str, button: str):
     email = page.get_by_label(re.compile("^email", re.I))
     if email.count() and not email.first.input_value():
         email.first.fill(CUSTOMER[0])
+    # The billing address, which subscription Checkout asks for (it goes on the invoices).
+    address = page.get_by_label("Address line 1")
+    if address.count():
+        address.fill("1 Analytical Street")
+        page.get_by_label("Postal code").fill("75001")
+        page.get_by_label("City").fill("Paris")
+        page.get_by_label(re.compile("^Country")).fill("FR")
     page.snap(f"hosted-{button.lower().replace(' ', '-')}")
     page.get_by_role("button", name=re.compile(f"^{button}", re.I)).click()
 
