@@ -394,7 +394,9 @@ def refund_mark_succeeded(*, refund_id: int, actor="stripe") -> Refund:
 def refund_mark_failed(*, refund_id: int, reason_code: str, message: str, actor="stripe") -> Refund:
     """Stripe failed (or refused) the refund: nothing was refunded, so its
     amount is refundable again. Idempotent."""
+    order_id = Refund.objects.values_list("order_id", flat=True).get(pk=refund_id)
     with transaction.atomic():
+        Order.objects.select_for_update().get(pk=order_id)  # same lock order as refund_mark_succeeded
         refund = Refund.objects.select_for_update().get(pk=refund_id)
         if refund.status == Refund.Status.FAILED:
             return refund
@@ -434,6 +436,10 @@ def refund_issue_credit_note(*, refund_id: int):
     # The invoice is normally issued when the order is paid; idempotent.
     invoice, _receipt = order_documents_issue(order_id=refund.order_id)
     with transaction.atomic():
+        # Locks taken in the order refund_mark_succeeded takes them (order,
+        # then refund): a charge.refunded delivered at the same moment would
+        # otherwise deadlock with this transaction.
+        Order.objects.select_for_update().get(pk=refund.order_id)
         refund = Refund.objects.select_for_update().get(pk=refund_id)
         if refund.credit_note_id is not None:
             return refund.credit_note
