@@ -2,10 +2,14 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from shop.auth_views import PasswordResetConfirmView
+
 urlpatterns = [
     # The staff dashboard, linked first from the admin index.
     path("admin/dashboard/", include("dashboard.urls")),
     path("admin/", admin.site.urls),
+    # The password reset link also lifts a login lockout of its account.
+    path("accounts/reset/<uidb64>/<token>/", PasswordResetConfirmView.as_view(), name="password_reset_confirm"),
     path("accounts/", include("django.contrib.auth.urls")),
     # dj-stripe's webhook view: /stripe/webhook/<uuid>/ verifies the signature,
     # stores the event, mirrors the objects and fires our receivers.
