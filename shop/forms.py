@@ -116,11 +116,13 @@ class SignupForm(BaseUserCreationForm):
         fields = ("email",)
 
     def clean_email(self):
-        email = self.cleaned_data["email"].strip().lower()
-        User = get_user_model()
-        if User.objects.filter(username__iexact=email).exists() or User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError("An account with this e-mail address already exists. Sign in instead.")
-        return email
+        # Whether an account already uses the address is never said here (that
+        # would tell anyone which e-mails have accounts): the signup view
+        # answers the same and tells the mailbox's owner by e-mail.
+        return self.cleaned_data["email"].strip().lower()
+
+    def validate_unique(self):
+        pass  # see clean_email: an existing address is handled by the view, silently
 
     def _post_clean(self):
         # The username must be set before the password validators compare the

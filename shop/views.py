@@ -1,9 +1,8 @@
-"""Storefront pages: catalogue, cart, checkout, account and signup."""
+"""Storefront pages: catalogue, cart, checkout and account (signup: auth_views)."""
 
 import logging
 
 from django.contrib import messages
-from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
@@ -21,7 +20,7 @@ from payments.exceptions import GatewayError
 from payments.services import checkout_start
 
 from .cart import Cart
-from .forms import CheckoutForm, SignupForm
+from .forms import CheckoutForm
 
 logger = logging.getLogger(__name__)
 
@@ -192,16 +191,3 @@ def account(request):
             "documents": document_list_for_customer(user=request.user),
         },
     )
-
-
-@require_http_methods(["GET", "POST"])
-def signup(request):
-    if request.user.is_authenticated:
-        return redirect("shop:account")
-    form = SignupForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        user = form.save()
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        messages.success(request, "Welcome! Your account has been created.")
-        return redirect(_safe_next(request, reverse("shop:account")))
-    return render(request, "registration/signup.html", {"form": form, "next": request.POST.get("next") or request.GET.get("next", "")})
