@@ -27,3 +27,6 @@ if settings.DEBUG:
     from django.conf.urls.static import static
 
     urlpatterns += static(settings.STATIC_URL, document_root=settings.STATIC_ROOT)
+
+# Error pages in the shop's look (templates/400.html, 403.html, 404.html, 500.html).
+handler500 = "shop.errors.server_error"
