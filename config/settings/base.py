@@ -172,6 +172,9 @@ DJSTRIPE_WEBHOOK_VALIDATION = "verify_signature"
 # failed call (with the same Idempotency-Key) before we give up.
 STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=10.0)
 STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
+# A rate-limited call (429) is retried, same idempotency key, honouring
+# Retry-After, for at most this long in all; then the customer reads "try again".
+STRIPE_RATE_LIMIT_MAX_WAIT_SECONDS = env.float("STRIPE_RATE_LIMIT_MAX_WAIT_SECONDS", default=8.0)
 # Each new subscriber's Stripe customer is created on a test clock of its own,
 # so renewals can be simulated by advancing that clock (test mode only; on by
 # default, unset, whenever STRIPE_API_BASE points at the emulator).
