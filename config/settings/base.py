@@ -254,6 +254,9 @@ SHOP_CURRENCY = env.str("SHOP_CURRENCY", default="eur").lower()
 SHOP_CURRENCIES = [code.lower() for code in env.list("SHOP_CURRENCIES", default=[SHOP_CURRENCY])]
 # Minutes a placed order holds its stock while the customer pays.
 ORDER_RESERVATION_MINUTES = env.int("ORDER_RESERVATION_MINUTES", default=30)
+# The order page, loaded back from Stripe, asks Stripe about its order at most
+# once per this many seconds (however many loads, by anyone holding the link).
+ORDER_STATUS_RECONCILE_INTERVAL = env.int("ORDER_STATUS_RECONCILE_INTERVAL", default=60)
 # Orders awaiting payment longer than this are reconciled against Stripe.
 ORDER_RECONCILE_AFTER_MINUTES = env.int("ORDER_RECONCILE_AFTER_MINUTES", default=15)
 

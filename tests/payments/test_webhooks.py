@@ -238,10 +238,12 @@ def test_cancel_on_the_payment_page_returns_to_the_cart_with_stock_released(stri
     import stripe
 
     order, session_id, product = order_at_checkout
-    response = client.get(f"/orders/{order.reference}/cancelled/", follow=True)
+    response = client.get(f"/orders/{order.reference}/cancelled/", follow=True)  # Stripe's cancel return
+    assert "Cancel order" in response.content.decode()  # the choice, nothing changed yet
+    response = client.post(f"/orders/{order.reference}/cancel/", follow=True)
 
     assert response.redirect_chain[-1][0].endswith("/cart/")
-    assert "Payment cancelled" in response.content.decode()
+    assert "is cancelled; nothing was charged" in response.content.decode()
     assert "Blue mug" in response.content.decode()  # the cart is as the customer left it
     order.refresh_from_db(); product.refresh_from_db()
     assert order.status == Order.Status.CANCELLED and product.stock == 3

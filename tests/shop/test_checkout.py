@@ -208,8 +208,10 @@ def test_cancel_on_payment_page_puts_items_back_in_cart(client, mug, coffee, str
     order = Order.objects.get()
     assert cart_of(client) == {}
     response = client.get(reverse("orders:checkout_cancelled", args=[order.reference]), follow=True)
+    assert response.redirect_chain[-1][0] == order.get_absolute_url()  # the choice: pay now or cancel
+    response = client.post(reverse("orders:cancel", args=[order.reference]), follow=True)
     assert response.redirect_chain[-1][0] == reverse("shop:cart")
-    assert "Payment cancelled; your cart is as you left it." in messages_of(response)
+    assert f"Order {order.number} is cancelled; nothing was charged. Your cart is as you left it." in messages_of(response)
     assert cart_of(client) == {str(mug.pk): 2, str(coffee.pk): 1}
     assert response.context["cart"].total == 2 * 1600 + 1290
     order.refresh_from_db()
