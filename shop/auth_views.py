@@ -40,6 +40,13 @@ def login_locked_out(request, original_response=None, credentials=None):
     )
 
 
+def login_username(request, credentials=None) -> str:
+    """AXES_USERNAME_CALLABLE: the username tried, at most as long as a username
+    can be (a 5,000-character one is counted, not stored whole)."""
+    username = (credentials or {}).get("username") or request.POST.get("username") or ""
+    return str(username)[: get_user_model()._meta.get_field("username").max_length]
+
+
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     """Whoever proves they hold the account's mailbox may sign in at once with
     the new password, even if the account was locked out by someone guessing."""

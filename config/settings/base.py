@@ -58,6 +58,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "core.middleware.RejectNulBytesMiddleware",  # 400, not a database error, for a NUL byte
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -124,6 +125,7 @@ AXES_LOCKOUT_CALLABLE = "shop.auth_views.login_locked_out"  # registration/locke
 AXES_HTTP_RESPONSE_CODE = 429
 # The address counted: behind API_NUM_PROXIES proxies, the one they forwarded.
 AXES_CLIENT_IP_CALLABLE = "core.http.client_ip"
+AXES_USERNAME_CALLABLE = "shop.auth_views.login_username"  # as typed, cut to a username's length
 AXES_VERBOSE = False
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "shop:account"
