@@ -99,7 +99,10 @@ def checkout_resume(*, order: Order) -> str | None:
         if session.status == "complete":
             checkout_session_settle(session=session)
             return None
-    return _session_create(order=order, idempotency_key=f"order-{order.reference}-checkout-after-{previous or 'none'}")
+    # No session yet (its checkout is still starting): the same key as
+    # checkout_start, so Stripe gives both the one session.
+    key = f"order-{order.reference}-checkout-after-{previous}" if previous else f"order-{order.reference}-checkout"
+    return _session_create(order=order, idempotency_key=key)
 
 
 def _order_for_session(session: CheckoutSession) -> Order | None:

@@ -1,10 +1,14 @@
 """Storefront pages: catalogue, cart, checkout and account (signup: auth_views)."""
 
 import logging
+import time
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.sessions.backends import db as db_session
+from django.contrib.sessions.models import Session
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -14,6 +18,7 @@ from billing.selectors import document_list_for_customer
 from catalog.models import Category, Product
 from core.http import HttpResponseSeeOther
 from orders.exceptions import OrderError
+from orders.models import Order
 from orders.selectors import order_list_for_customer
 from orders.services import order_place
 from payments.exceptions import GatewayError
@@ -25,6 +30,10 @@ from .forms import CheckoutForm
 logger = logging.getLogger(__name__)
 
 PRODUCTS_PER_PAGE = 12
+# The session remembers which order its last checkout placed (see checkout).
+CHECKOUT_PLACED_KEY = "checkout_placed"
+# How long a second checkout of the same cart waits for the first one's payment page.
+CHECKOUT_WAIT_SECONDS = 10
 
 
 def _safe_next(request, fallback: str) -> str:
@@ -153,28 +162,77 @@ def checkout(request):
     form = CheckoutForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
-            order = order_place(
-                items=cart.as_cart_items(),
-                email=form.cleaned_data["email"],
-                billing=form.billing_details(),
-                customer=request.user if request.user.is_authenticated else None,
-            )
+            with transaction.atomic():
+                # One checkout of a cart at a time: a second POST of the same
+                # cart (double click, two tabs) waits here, then finds the cart
+                # already turned into an order and goes to that order's payment page.
+                _lock_session(request)
+                placed = request.session.get(CHECKOUT_PLACED_KEY)
+                cart = Cart(request)
+                order = placed_before = None
+                if cart.lines():
+                    order = order_place(
+                        items=cart.as_cart_items(),
+                        email=form.cleaned_data["email"],
+                        billing=form.billing_details(),
+                        customer=request.user if request.user.is_authenticated else None,
+                    )
+                    cart.clear()
+                    request.session[CHECKOUT_PLACED_KEY] = str(order.reference)
+                    if _session_in_db(request):
+                        request.session.save()  # inside the lock, for the request waiting on it
+                elif placed:
+                    placed_before = Order.objects.filter(reference=placed).first()
         except OrderError as error:
             # order_place runs in one transaction: nothing was written.
             messages.error(request, str(error))
+            return redirect("shop:cart")
+        if order is None:
+            if placed_before is not None:
+                return _to_payment_page(request, placed_before)
+            messages.info(request, "Your cart is empty: add a product before checking out.")
             return redirect("shop:cart")
 
         try:
             url = checkout_start(order=order)
         except GatewayError as error:
             # checkout_start has already cancelled the order and released its
-            # stock; the cart was not touched, so the customer can try again.
+            # stock; the cart is put back, so the customer can try again.
+            Cart(request).restore_from_order(order)
+            request.session.pop(CHECKOUT_PLACED_KEY, None)
             messages.error(request, str(error))
             return redirect("shop:cart")
-        cart.clear()
         return HttpResponseSeeOther(url)
 
     return render(request, "shop/checkout.html", {"form": form, "cart": cart, "lines": cart.lines()})
+
+
+def _session_in_db(request) -> bool:
+    return isinstance(request.session, db_session.SessionStore) and bool(request.session.session_key)
+
+
+def _lock_session(request) -> None:
+    """Lock the visitor's session row until the transaction ends and read the
+    session again: a concurrent checkout of the same cart committed before us
+    is then seen. (Sessions in another backend: no lock, as before.)"""
+    if not _session_in_db(request):
+        return
+    key = request.session.session_key
+    list(Session.objects.select_for_update().filter(session_key=key).values_list("pk", flat=True))
+    request.session._session_cache = request.session.load()  # noqa: SLF001 (the fresh row)
+
+
+def _to_payment_page(request, order: Order):
+    """The payment page of an order placed by a concurrent checkout of this
+    cart: its Checkout Session once the other request has opened it (a bounded
+    wait, outside any transaction), else the order's page with "Pay now"."""
+    deadline = time.monotonic() + CHECKOUT_WAIT_SECONDS
+    while order.status == Order.Status.AWAITING_PAYMENT and not order.checkout_url and time.monotonic() < deadline:
+        time.sleep(0.2)
+        order.refresh_from_db(fields=["checkout_url", "status"])
+    if order.status == Order.Status.AWAITING_PAYMENT and order.checkout_url:
+        return HttpResponseSeeOther(order.checkout_url)
+    return redirect(order.get_absolute_url())  # its page says how it stands, and offers "Pay now"
 
 
 # -- account -------------------------------------------------------------------

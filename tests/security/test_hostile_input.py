@@ -37,51 +37,38 @@ HOSTILE = {
 PATH_VALUES = {"nul": "%00", "long": "x" * 2000, "non_utf8": "%FF%FE", "sql": "1'%20OR%201=1", "markup": "%3Cscript%3E"}
 
 
-def _patterns(resolver=None, prefix=""):
-    """(route text, name, the pattern's converters or regex groups) of every URL pattern."""
+def _patterns(resolver=None, prefix="", params=()):
+    """(name, its parameters' names) of every named URL pattern, includes followed."""
     resolver = resolver or get_resolver()
     for entry in resolver.url_patterns:
+        own = tuple(entry.pattern.regex.groupindex)
         if isinstance(entry, URLResolver):
             namespace = f"{prefix}{entry.namespace}:" if entry.namespace else prefix
-            yield from _patterns(entry, namespace)
+            yield from _patterns(entry, namespace, params + own)
         elif isinstance(entry, URLPattern) and entry.name:
-            yield f"{prefix}{entry.name}"
-
-
-def _sample_kwargs(name, objects):
-    """kwargs that reverse `name` to an address of real objects where there are some."""
-    candidates = {
-        "reference": [str(objects["order"].reference), str(uuid.uuid4())],
-        "slug": [objects["product"].slug],
-        "uuid": [str(uuid.uuid4())],
-        "pk": [str(objects["order"].pk), "1"],
-        "object_id": ["1"],
-        "app_label": ["shop", "orders", "auth"],
-    }
-    possibilities = get_resolver().reverse_dict.getlist(name.split(":")[-1])
-    keys = set()
-    for possibility in possibilities:
-        for _, params in possibility[0]:
-            keys.update(params)
-    kwargs = {key: candidates.get(key, ["1", "x"])[0] for key in keys}
-    return kwargs
+            yield f"{prefix}{entry.name}", params + own
 
 
 def every_url(objects) -> list[str]:
-    urls = set()
-    for name in _patterns():
-        try:
-            urls.add(reverse(name))
-            continue
-        except NoReverseMatch:
-            pass
-        kwargs = _sample_kwargs(name, objects)
-        for attempt in (kwargs, {k: "1" for k in kwargs}, {k: "x" for k in kwargs}):
+    """An address for each named URL pattern: real objects where the pattern names some."""
+    samples = {
+        "reference": str(objects["order"].reference), "slug": objects["product"].slug, "uuid": str(uuid.uuid4()),
+        "pk": str(objects["order"].pk), "object_id": "1", "app_label": "orders",
+    }
+    urls, missed = set(), []
+    for name, params in _patterns():
+        attempts = [{key: samples.get(key, "1") for key in params}] + [
+            {key: "json" if key == "format" else value for key in params} for value in ("1", "x", "auth", "sub_x1")
+        ]
+        for kwargs in attempts:
             try:
-                urls.add(reverse(name, kwargs=attempt))
+                urls.add(reverse(name, kwargs=kwargs))
                 break
             except NoReverseMatch:
                 continue
+        else:
+            missed.append(name)
+    assert missed == [], f"no address for {missed}"
     return sorted(urls)
 
 
@@ -117,7 +104,7 @@ def _hostile_paths(url: str) -> list[str]:
     parts = url.strip("/").split("/")
     paths = []
     for index, part in enumerate(parts):
-        if re.fullmatch(r"[0-9a-f-]{36}|\d+|mug|mugs|shop|orders|auth", part):
+        if re.fullmatch(r"[0-9a-f-]{36}|\d+|mug|mugs|shop|orders|auth|sub_x1|x", part):
             for value in PATH_VALUES.values():
                 paths.append("/" + "/".join(parts[:index] + [value] + parts[index + 1:]) + "/")
     return paths
