@@ -1,5 +1,7 @@
 """Reads on orders."""
 
+import re
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -35,6 +37,35 @@ def order_get_for_viewer(*, reference, user) -> Order | None:
     if user.is_authenticated and (user.pk == order.customer_id or user.is_staff):
         return order
     return None
+
+
+# "ORD-000123", "ord 123", "#123" or "123": the number the pages and e-mails show.
+_ORDER_NUMBER_RE = re.compile(r"^\s*#?\s*(?:ORD[-\s]*)?0*(\d{1,12})\s*$", re.IGNORECASE)
+# Orders listed in a "find my order" e-mail when no reference is given.
+ORDER_FIND_MAX = 10
+
+
+def order_find_for_email(*, email: str, reference: str = "") -> list[Order]:
+    """The orders placed with `email` (any letter case) that match `reference`
+    (an order number as shown, "ORD-000123", or the reference of its link),
+    or, with no reference, the latest few. Only ever e-mailed to `email`."""
+    orders = Order.objects.filter(email__iexact=email.strip()).order_by("-created_at", "-pk")
+    reference = (reference or "").strip()
+    if not reference:
+        return list(orders[:ORDER_FIND_MAX])
+    match = _ORDER_NUMBER_RE.match(reference)
+    if match:
+        return list(orders.filter(pk=int(match.group(1))))
+    try:
+        return list(orders.filter(reference=uuid.UUID(reference)))
+    except ValueError:
+        return []
+
+
+def order_get_by_reference(*, reference) -> Order | None:
+    """The order behind a link whose access was checked otherwise (a signed
+    link, core.signed_links), or None."""
+    return Order.objects.filter(reference=reference).first()
 
 
 def order_list_for_viewer(*, user) -> QuerySet[Order]:
