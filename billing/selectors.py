@@ -3,6 +3,7 @@
 import uuid
 
 from django.db.models import QuerySet
+from django.db.models.fields.json import KT
 
 from core.roles import user_is_accountant
 
@@ -11,10 +12,16 @@ from .models import Document
 
 def document_list_for_customer(*, user) -> QuerySet[Document]:
     """The signed-in customer's documents (their orders' and subscriptions'),
-    newest first."""
+    newest first, for a list: each one's whole snapshot is left in the
+    database; its order's number comes out of it (`order_number`)."""
     if user is None or not user.is_authenticated:
         return Document.objects.none()
-    return Document.objects.filter(customer=user).select_related("related_document").order_by("-issued_at", "-pk")
+    return (
+        Document.objects.filter(customer=user)
+        .defer("snapshot")
+        .annotate(order_number=KT("snapshot__order__number"))
+        .order_by("-issued_at", "-pk")
+    )
 
 
 def document_list_for_order(*, order_id: int) -> QuerySet[Document]:

@@ -5,21 +5,28 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 
 from billing.models import Document
 from core.db import local_period
 
-from .models import Order, OrderLine
+from .models import Order
 
 
 def order_list_for_customer(*, user) -> QuerySet[Order]:
-    """The signed-in customer's orders, newest first, with their lines."""
-    return (
-        Order.objects.filter(customer=user)
-        .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.order_by("pk")))
-        .order_by("-created_at")
-    )
+    """The signed-in customer's orders, newest first (the caller pages and
+    prefetches what it shows)."""
+    return Order.objects.filter(customer=user).order_by("-created_at", "-pk")
+
+
+def order_last_billing_for_customer(*, user) -> dict:
+    """The billing details of the customer's latest order, to prefill the next
+    checkout ({} for a first order)."""
+    if user is None or not user.is_authenticated:
+        return {}
+    fields = ("billing_name", "billing_company", "billing_line1", "billing_postal_code", "billing_city",
+              "billing_country", "vat_id")
+    return Order.objects.filter(customer=user).order_by("-created_at", "-pk").values(*fields).first() or {}
 
 
 def order_get_for_viewer(*, reference, user) -> Order | None:
