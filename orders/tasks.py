@@ -7,7 +7,7 @@ from celery import shared_task
 from billing.exceptions import BillingError
 from billing.tasks import RETRY_OPTIONS, render_document_pdf
 
-from . import documents
+from . import documents, emails
 
 logger = logging.getLogger(__name__)
 
@@ -26,3 +26,10 @@ def issue_order_documents(order_id: int) -> None:
         return
     render_document_pdf.delay_on_commit(invoice.pk)
     render_document_pdf.delay_on_commit(receipt.pk)
+
+
+@shared_task(name="orders.tasks.send_order_links", **RETRY_OPTIONS)
+def send_order_links(email: str, reference: str = "") -> int:
+    """Enqueued by the "find my order" page: e-mail the signed links, off the
+    request, so the page answers in the same time whether or not there are orders."""
+    return emails.order_links_send(email=email, reference=reference)

@@ -213,7 +213,9 @@ def payment_intent_failed(*, intent: PaymentIntent) -> Order | None:
         stripe_charge_id=error.charge_id if error else "",
         status=Payment.Status.FAILED,
         failure_message=stripe_message[:500],
-        defaults={"order": order, "amount": intent.amount, "currency": intent.currency or order.currency},
+        defaults={"order": order, "amount": intent.amount, "currency": intent.currency or order.currency,
+                  # The card refused, so the customer sees which one it was.
+                  "card_brand": error.card_brand if error else "", "card_last4": error.card_last4 if error else ""},
     )
     return order_services.order_record_payment_error(order_id=order.pk, message=customer_message(error))
 

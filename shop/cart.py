@@ -39,6 +39,21 @@ class CartLine:
         """Line total in minor units, VAT included."""
         return self.product.unit_amount * self.quantity
 
+    @property
+    def in_stock(self) -> bool:
+        """Whether the shop has this line's quantity today (stock moves while
+        a cart waits: it is checked again when the order is placed)."""
+        return self.product.stock >= self.quantity
+
+    @property
+    def stock_note(self) -> str:
+        """What the customer must change for this line, or ""."""
+        if self.in_stock:
+            return ""
+        if self.product.stock <= 0:
+            return "Out of stock: remove it to check out."
+        return f"Only {self.product.stock} left: lower the quantity to check out."
+
 
 @dataclass(frozen=True)
 class VatLine:
@@ -143,6 +158,10 @@ class Cart:
     def total(self) -> int:
         """Total in minor units, VAT included."""
         return sum(line.total for line in self._lines)
+
+    @property
+    def lines_out_of_stock(self) -> list[CartLine]:
+        return [line for line in self._lines if not line.in_stock]
 
     @property
     def currency(self) -> str:

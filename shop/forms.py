@@ -137,3 +137,15 @@ class SignupForm(BaseUserCreationForm):
         if commit:
             user.save()
         return user
+
+
+class OrderFindForm(forms.Form):
+    """"Find my order": the address the order was placed with and, if known,
+    its number; the answer is the same whether or not anything matches."""
+
+    email = forms.EmailField(label="E-mail", help_text="The address you gave when you ordered.",
+                             widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}))
+    reference = forms.CharField(
+        label="Order number", max_length=64, required=False,
+        help_text="As in your e-mails or on the order page, e.g. ORD-000123. Leave it empty to get your latest orders.",
+    )

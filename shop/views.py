@@ -9,6 +9,7 @@ from django.contrib.sessions.backends import db as db_session
 from django.contrib.sessions.models import Session
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -19,9 +20,10 @@ from catalog.models import Category, Product
 from core.http import HttpResponseSeeOther
 from orders.exceptions import OrderError
 from orders.models import Order
-from orders.selectors import order_list_for_customer
+from orders.selectors import order_last_billing_for_customer, order_list_for_customer
 from orders.services import order_place
 from payments.exceptions import GatewayError
+from payments.models import Payment, Refund
 from payments.services import checkout_start
 
 from .cart import Cart
@@ -159,7 +161,17 @@ def checkout(request):
         messages.info(request, "Your cart is empty: add a product before checking out.")
         return redirect("shop:cart")
 
-    form = CheckoutForm(request.POST or None, user=request.user)
+    short = cart.lines_out_of_stock if request.method == "GET" else []
+    if short:
+        # Said in the cart, before any form is filled in (a posted form is
+        # checked by order_place itself, under its conditional UPDATE).
+        names = ", ".join(f"“{line.product.name}”" for line in short)
+        messages.error(request, f"Not enough stock for {names}: change your cart to check out.")
+        return redirect("shop:cart")
+
+    # A returning customer's billing details are those of their last order.
+    form = CheckoutForm(request.POST or None, user=request.user,
+                        initial=order_last_billing_for_customer(user=request.user))
     if request.method == "POST" and form.is_valid():
         try:
             with transaction.atomic():
@@ -238,14 +250,29 @@ def _to_payment_page(request, order: Order):
 # -- account -------------------------------------------------------------------
 
 
+ORDERS_PER_PAGE = 20
+DOCUMENTS_PER_PAGE = 20
+
+
 @login_required
 @require_GET
 def account(request):
+    """The customer's orders (each with its payments and refunds) and
+    documents, each list paged on its own."""
+    orders = order_list_for_customer(user=request.user).prefetch_related(
+        Prefetch("payments", queryset=Payment.objects.order_by("created_at", "pk")),
+        Prefetch("refunds", queryset=Refund.objects.order_by("created_at", "pk")),
+    )
+    orders_page = Paginator(orders, ORDERS_PER_PAGE).get_page(request.GET.get("orders_page"))
+    documents_page = Paginator(document_list_for_customer(user=request.user), DOCUMENTS_PER_PAGE).get_page(
+        request.GET.get("documents_page"))
     return render(
         request,
         "shop/account.html",
         {
-            "orders": order_list_for_customer(user=request.user).prefetch_related("payments"),
-            "documents": document_list_for_customer(user=request.user),
+            "orders": orders_page.object_list,
+            "orders_page": orders_page,
+            "documents": documents_page.object_list,
+            "documents_page": documents_page,
         },
     )

@@ -259,6 +259,12 @@ ORDER_RESERVATION_MINUTES = env.int("ORDER_RESERVATION_MINUTES", default=30)
 # The order page, loaded back from Stripe, asks Stripe about its order at most
 # once per this many seconds (however many loads, by anyone holding the link).
 ORDER_STATUS_RECONCILE_INTERVAL = env.int("ORDER_STATUS_RECONCILE_INTERVAL", default=60)
+# Signed links in e-mails (an order's page, a document's download; core.signed_links)
+# open without a session for this many seconds after they were sent.
+SIGNED_LINK_MAX_AGE = env.int("SIGNED_LINK_MAX_AGE", default=30 * 24 * 3600)
+# "Find my order" (/orders/find/): e-mails sent per address and per client
+# address in an hour, beyond which requests are answered alike but send nothing.
+ORDER_FIND_EMAILS_PER_HOUR = env.int("ORDER_FIND_EMAILS_PER_HOUR", default=5)
 # Orders awaiting payment longer than this are reconciled against Stripe.
 ORDER_RECONCILE_AFTER_MINUTES = env.int("ORDER_RECONCILE_AFTER_MINUTES", default=15)
 

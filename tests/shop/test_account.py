@@ -173,3 +173,72 @@ def test_account_lists_own_documents_with_download_links(client, mug):
     assert "Invoice" in html and "Receipt" in html and "€32.00" in html
     assert other.number not in html
     assert reverse("billing:document_pdf", args=[other.pk]) not in html
+
+
+def _paid_with_refund(customer, product):
+    from payments.models import Refund
+
+    order = place(product, 1, customer=customer, email=customer.email)
+    payment = Payment.objects.create(order=order, status=Payment.Status.SUCCEEDED, amount=order.total, currency="eur",
+                                     stripe_payment_intent_id=f"pi_{order.pk}", card_brand="visa", card_last4="4242")
+    Refund.objects.create(order=order, payment=payment, status=Refund.Status.SUCCEEDED, amount=500, currency="eur")
+    Refund.objects.create(order=order, payment=payment, status=Refund.Status.PENDING, amount=300, currency="eur")
+    return order
+
+
+def test_payment_history_shows_refunds_and_the_card_of_a_failed_payment(client, mug):
+    ana = UserFactory(username="ana@example.com")
+    _paid_with_refund(ana, mug)
+    failed = place(mug, 1, customer=ana, email=ana.email)
+    Payment.objects.create(order=failed, status=Payment.Status.FAILED, amount=failed.total, currency="eur",
+                           stripe_payment_intent_id="pi_failed", card_brand="mastercard", card_last4="0341",
+                           failure_message="Your card was declined.")
+    client.force_login(ana)
+    html = client.get(reverse("shop:account")).content.decode()
+    assert "Refund · €5.00" in html and "Refunded" in html
+    assert "Refund · €3.00" in html and "In progress" in html
+    assert "Mastercard •••• 0341" in html and "Failed" in html
+
+
+def test_orders_and_documents_are_paged_in_constant_queries(client, mug):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from billing.models import Document
+    from orders.documents import order_documents_issue
+    from tests.billing.factories import PaidOrderFactory
+
+    ana = UserFactory(username="ana@example.com")
+    client.force_login(ana)
+    mug.stock = 1000
+    mug.save(update_fields=["stock"])
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(reverse("shop:account")).status_code == 200
+        return len(captured)
+
+    order_documents_issue(order_id=PaidOrderFactory(customer=ana, email=ana.email).pk)
+    few = queries()
+    for _ in range(24):
+        order = PaidOrderFactory(customer=ana, email=ana.email)
+        order_documents_issue(order_id=order.pk)
+        _paid_with_refund(ana, mug)
+    assert queries() == few
+
+    response = client.get(reverse("shop:account"))
+    html = response.content.decode()
+    assert len(response.context["orders"]) == 20
+    assert "Page 1 of 3" in html  # 49 orders, 20 a page
+    assert "?orders_page=2" in html and "?documents_page=2" in html
+    # Each document's snapshot stays in the database; its order number comes with it.
+    documents = list(response.context["documents"])
+    assert len(documents) == 20
+    assert all("snapshot" in doc.get_deferred_fields() for doc in documents)
+    assert documents[0].order_number and documents[0].order_number in html
+
+    second = client.get(reverse("shop:account") + "?orders_page=3&documents_page=2")
+    assert len(second.context["orders"]) == 9
+    assert Document.objects.filter(customer=ana).count() == 50
+    assert len(second.context["documents"]) == 20
+    assert "Page 3 of 3" in second.content.decode()
