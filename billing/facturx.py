@@ -37,6 +37,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from core.money import currency_exponent, to_major_units
 
+from . import pdf_engine
 from .exceptions import DocumentNotIssuable
 from .tax import vat_category
 
@@ -340,13 +341,9 @@ def _issued_at(snapshot: dict) -> datetime:
 
 def facturx_pdf(*, snapshot: dict, html: str) -> bytes:
     """The document's HTML as a PDF/A-3b file with its Factur-X XML embedded."""
-    from weasyprint import HTML, Attachment
-    from weasyprint.urls import URLFetcher
+    from weasyprint import Attachment
 
     xml = facturx_xml(snapshot)
-    fetcher = URLFetcher(allowed_protocols={"data"}, timeout=1)
-    document = HTML(string=html, base_url=None, url_fetcher=fetcher).render(pdf_variant="pdf/a-3b")
-    document.metadata.xmp_metadata.append(XMP_FACTURX.encode())
     issued_at = _issued_at(snapshot)
     attachment = Attachment(
         string=xml,
@@ -355,9 +352,15 @@ def facturx_pdf(*, snapshot: dict, html: str) -> bytes:
         relationship="Data",
         created=issued_at,
         modified=issued_at,
-        url_fetcher=fetcher,
+        url_fetcher=pdf_engine.url_fetcher(),
     )
-    return document.write_pdf(pdf_variant="pdf/a-3b", attachments=[attachment], finisher=_unique_associated_files)
+    return pdf_engine.html_to_pdf(
+        html,
+        pdf_variant="pdf/a-3b",
+        attachments=[attachment],
+        before_write=lambda document: document.metadata.xmp_metadata.append(XMP_FACTURX.encode()),
+        finisher=_unique_associated_files,
+    )
 
 
 def _unique_associated_files(document, pdf) -> None:

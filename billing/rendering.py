@@ -2,12 +2,14 @@
 
 The templates receive the snapshot (plain JSON data) and nothing else, so an
 issued document renders the same today and in ten years, whatever happened to
-products, orders or settings since. WeasyPrint fetches nothing from the
-network: only `data:` URLs are allowed; fonts are the system's DejaVu Sans.
+products, orders or settings since. The stylesheet (templates/billing/
+document.css) is not in the HTML: billing.pdf_engine parses it once per process
+and renders with it (WeasyPrint fetches nothing from the network).
 """
 
 from django.template.loader import render_to_string
 
+from . import pdf_engine
 from .credit_notes import credit_note_for_display
 from .facturx import EINVOICE_KINDS, facturx_pdf
 
@@ -19,21 +21,22 @@ TEMPLATE_BY_KIND = {
 
 
 def document_html(*, snapshot: dict) -> str:
-    """The printable HTML of a document snapshot."""
+    """The printable HTML of a document snapshot (its stylesheet apart)."""
     template = TEMPLATE_BY_KIND[snapshot["kind"]]
     # A credit note prints negative amounts.
     return render_to_string(template, {"doc": credit_note_for_display(snapshot)})
 
 
+def document_standalone_html(*, snapshot: dict) -> str:
+    """The same HTML with its stylesheet inlined: one self-contained file,
+    what a plain WeasyPrint (or a browser) renders to the same document."""
+    html = document_html(snapshot=snapshot)
+    return html.replace("</head>", f"<style>\n{pdf_engine.stylesheet_text()}</style>\n</head>", 1)
+
+
 def html_to_pdf(html: str) -> bytes:
     """HTML -> PDF bytes with WeasyPrint, refusing any external resource."""
-    # Imported here: WeasyPrint loads pango/cairo, which only the processes
-    # that render (workers, the download view) need.
-    from weasyprint import HTML
-    from weasyprint.urls import URLFetcher
-
-    fetcher = URLFetcher(allowed_protocols={"data"}, timeout=1)
-    return HTML(string=html, base_url=None, url_fetcher=fetcher).write_pdf()
+    return pdf_engine.html_to_pdf(html)
 
 
 def snapshot_to_pdf(*, snapshot: dict) -> bytes:
