@@ -123,3 +123,27 @@ def test_the_status_page_asks_stripe_about_an_order_once_per_interval(client, st
     [fault] = emulator_control(stripe_emulator.url, "faults", method="GET")["faults"]
     assert 100 - fault["remaining"] == 1
     emulator_control(stripe_emulator.url, "faults", method="DELETE")
+
+
+def test_a_signed_link_lets_its_browser_pay_or_cancel_a_customers_order(client, stripe_emulator, unpaid):
+    """The link e-mailed by "find my order" opens a signed-in customer's order
+    in a browser without a session: its "Pay now" and "Cancel order" work
+    there too, and only for that order."""
+    from core.signed_links import signed_path
+    from tests.factories import UserFactory
+
+    order, _, payment_page = unpaid
+    Order.objects.filter(pk=order.pk).update(customer=UserFactory(username="owner@example.com"))
+    client.cookies.clear()
+    assert client.post(reverse("orders:pay", args=[order.reference])).status_code == 404
+
+    page = client.get(signed_path(order.get_absolute_url()))
+    assert page.status_code == 200 and "Pay now" in page.content.decode()
+    response = client.post(reverse("orders:pay", args=[order.reference]))
+    assert response.status_code == 303 and response["Location"] == payment_page
+
+    confirm = client.get(reverse("orders:cancel", args=[order.reference]))
+    assert confirm.status_code == 200
+    client.post(reverse("orders:cancel", args=[order.reference]))
+    order.refresh_from_db()
+    assert order.status == Order.Status.CANCELLED
