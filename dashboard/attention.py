@@ -18,7 +18,7 @@ from django.utils import timezone
 from billing.selectors import documents_without_pdf
 from orders.selectors import orders_awaiting_payment_past_expiry
 from payments.models import Dispute
-from payments.selectors import disputes_needing_response, refunds_failed_since, refunds_pending_since
+from payments.selectors import disputes_needing_response, events_stuck, refunds_failed_since, refunds_pending_since
 from subscriptions.selectors import subscriptions_past_due
 
 # A refund Stripe has not confirmed after this long is waiting for a retry or a look.
@@ -126,7 +126,17 @@ def pdfs_missing(user, now) -> Item | None:
     )
 
 
-ITEMS = [disputes, refunds_failed, refunds_pending, orders_overdue, subscriptions_overdue, pdfs_missing]
+def webhook_events_stuck(user, now) -> Item | None:
+    if not user.has_perm("payments.view_webhookevent"):
+        return None
+    return Item(
+        key="events-stuck", label="Stuck events", count=events_stuck().count(),
+        url=_admin_list("payments_webhookevent", status__exact="stuck"),
+        help="Stripe events that failed every retry: read the error, fix the cause, then run them again.",
+    )
+
+
+ITEMS = [webhook_events_stuck, disputes, refunds_failed, refunds_pending, orders_overdue, subscriptions_overdue, pdfs_missing]
 
 
 def attention_items(*, user, now: datetime | None = None) -> list[Item]:

@@ -10,7 +10,8 @@ from django.db.models import Count, Q, QuerySet, Sum
 from billing.models import Document
 from core.db import local_period
 
-from .models import Order
+from .documents import PAID_STATUSES
+from .models import Order, OrderLine
 
 
 def order_list_for_customer(*, user) -> QuerySet[Order]:
@@ -147,3 +148,17 @@ def orders_awaiting_payment_past_expiry(*, now: datetime) -> QuerySet[Order]:
     reconciliation job settles them every few minutes, so any that stay here
     need a look (Stripe unreachable, a session that cannot be expired)."""
     return Order.objects.filter(status=Order.Status.AWAITING_PAYMENT, expires_at__lt=now)
+
+
+def orders_paid_without_documents(*, paid_before: datetime) -> QuerySet[Order]:
+    """Paid orders (refunded since or not) missing their invoice or receipt,
+    paid before `paid_before`: the "issue documents" task was lost (a worker
+    killed mid-task, a message dropped)."""
+    complete = Order.objects.filter(
+        documents__kind__in=(Document.Kind.INVOICE, Document.Kind.RECEIPT)
+    ).annotate(kinds=Count("documents__kind", distinct=True)).filter(kinds=2).values("pk")
+    return (
+        Order.objects.filter(status__in=PAID_STATUSES, paid_at__lt=paid_before)
+        .exclude(pk__in=complete)
+        .order_by("paid_at")
+    )

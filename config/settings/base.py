@@ -9,6 +9,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
@@ -92,6 +93,12 @@ TEMPLATES = [
 # SQLite under var/ unless DATABASE_URL names another database (PostgreSQL in CI
 # and production).
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
+# Persistent connections: a web thread or worker keeps its connection for this
+# many seconds instead of opening one per request (a PostgreSQL connection
+# costs a few milliseconds); checked before reuse, so a restarted server is
+# survived.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several processes (web, worker, beat) share the file: wait for locks
     # instead of failing at once, and let readers run during a write.
@@ -181,15 +188,34 @@ STRIPE_RATE_LIMIT_MAX_WAIT_SECONDS = env.float("STRIPE_RATE_LIMIT_MAX_WAIT_SECON
 # so renewals can be simulated by advancing that clock (test mode only; on by
 # default, unset, whenever STRIPE_API_BASE points at the emulator).
 STRIPE_USE_TEST_CLOCKS = env.bool("STRIPE_USE_TEST_CLOCKS", default=None)
+# The webhook inbox (payments.views, payments.inbox). A body larger than this
+# is refused with 413 and not stored (Stripe's events are a few KiB).
+STRIPE_WEBHOOK_MAX_BYTES = env.int("STRIPE_WEBHOOK_MAX_BYTES", default=512 * 1024)
+# Processing an event: attempts before it is "stuck" (shown to staff), the
+# delay before the second attempt (doubling each time, capped), how long a
+# worker holds an event (longer than a task's time limit: past it the event
+# may be run again, its worker having died), and how late a message may be
+# before the sweeper sends another.
+STRIPE_EVENT_MAX_ATTEMPTS = env.int("STRIPE_EVENT_MAX_ATTEMPTS", default=6)
+STRIPE_EVENT_RETRY_BACKOFF_SECONDS = env.int("STRIPE_EVENT_RETRY_BACKOFF_SECONDS", default=30)
+STRIPE_EVENT_RETRY_BACKOFF_MAX_SECONDS = env.int("STRIPE_EVENT_RETRY_BACKOFF_MAX_SECONDS", default=480)
+STRIPE_EVENT_LEASE_SECONDS = env.int("STRIPE_EVENT_LEASE_SECONDS", default=300)
+STRIPE_EVENT_SWEEP_GRACE_SECONDS = env.int("STRIPE_EVENT_SWEEP_GRACE_SECONDS", default=120)
 
 # ---------------------------------------------------------------------------
 # Celery
 # ---------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 CELERY_FILESYSTEM_BROKER_DIR = VAR_DIR / "celery-broker"
+# A message a worker took but never acknowledged (the worker was killed: tasks
+# are acknowledged late) is delivered again after this many seconds. Longer
+# than any countdown we schedule (Redis holds those unacknowledged too: the
+# webhook retries wait at most 480 s), short enough that a killed worker's
+# task runs again within minutes rather than Redis's default hour.
+CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=600)
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 else:
     # No server needed: messages are files under var/, shared by the web
     # process, the worker and beat on one machine.
@@ -212,10 +238,32 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# Queues per kind of work. Webhook events have their own, so a burst of
+# renewals' documents never delays the acknowledgement of a payment; a worker
+# started without -Q consumes every queue listed here.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = [Queue("celery"), Queue("events")]
+CELERY_TASK_ROUTES = {
+    "payments.tasks.process_webhook_event": {"queue": "events"},
+    "payments.tasks.sweep_webhook_events": {"queue": "events"},
+}
 CELERY_TASK_EAGER_PROPAGATES = True
 
 # Periodic work, one entry per job (see each comment for the interval).
 CELERY_BEAT_SCHEDULE = {
+    # Webhook events stored but not processed (a message lost, a worker killed
+    # mid-run, a retry overdue) are handed to a worker again. Every minute:
+    # a payment should not wait longer than that for its order to settle.
+    "sweep-webhook-events": {
+        "task": "payments.tasks.sweep_webhook_events",
+        "schedule": 60.0,
+    },
+    # Paid orders without their invoice and receipt some minutes after payment
+    # (the issuing task died with its worker) get them. Every 2 minutes.
+    "issue-missing-order-documents": {
+        "task": "orders.tasks.issue_missing_order_documents",
+        "schedule": 120.0,
+    },
     # Orders still awaiting payment 15 minutes after placing are settled by
     # asking Stripe, so a lost webhook never leaves an order wrong; the same job
     # expires orders past their reservation (expiring the session at Stripe
@@ -267,6 +315,9 @@ SIGNED_LINK_MAX_AGE = env.int("SIGNED_LINK_MAX_AGE", default=30 * 24 * 3600)
 ORDER_FIND_EMAILS_PER_HOUR = env.int("ORDER_FIND_EMAILS_PER_HOUR", default=5)
 # Orders awaiting payment longer than this are reconciled against Stripe.
 ORDER_RECONCILE_AFTER_MINUTES = env.int("ORDER_RECONCILE_AFTER_MINUTES", default=15)
+# A paid order still without its invoice and receipt this long after payment
+# is given them by the sweeper (orders.tasks.issue_missing_order_documents).
+ORDER_DOCUMENTS_SWEEP_AFTER_SECONDS = env.int("ORDER_DOCUMENTS_SWEEP_AFTER_SECONDS", default=120)
 
 # Subscriptions (subscriptions.documents, subscriptions.dunning)
 # VAT rate included in plan prices (a plan's Stripe product may name its own
