@@ -1,5 +1,5 @@
 """Documents by e-mail: an invoice (its receipt attached) or a credit note,
-sent once to the customer with its PDF.
+sent once to the customer with its PDF, through the e-mail outbox (core.email).
 
 The links in them are signed (core.signed_links): the order's page (the path
 the caller gave billing at issue time: billing reads no order) and the
@@ -10,10 +10,12 @@ import logging
 
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
+from django.db.models import CharField, Exists, OuterRef, QuerySet, Value
+from django.db.models.functions import Cast, Concat
 from django.urls import reverse
-from django.utils import timezone
 
-from core.email import templated_email
+from core.email import email_queue, templated_email
+from core.models import OutgoingEmail
 from core.money import format_money
 from core.signed_links import signed_url
 
@@ -24,6 +26,7 @@ from .services import document_pdf_bytes, document_render_pdf
 logger = logging.getLogger(__name__)
 
 EMAILED_KINDS = (Document.Kind.INVOICE, Document.Kind.CREDIT_NOTE)
+EMAIL_KEY_PREFIX = "billing.document:"
 
 
 def order_url(document: Document) -> str:
@@ -38,16 +41,22 @@ def document_download_url(document: Document) -> str:
     return signed_url(reverse("billing:document_pdf", args=[document.pk]))
 
 
+def document_email_key(document_id: int) -> str:
+    """The outbox key of a document's e-mail: one e-mail per document."""
+    return f"{EMAIL_KEY_PREFIX}{document_id}"
+
+
 def document_send_email(*, document_id: int) -> Document:
     """E-mail an invoice to its customer with its PDF and its receipt's PDF
-    attached, or a credit note with its PDF. Sent once: the row is locked and
-    `emailed_at` checked and set in the same transaction as the send (a crash
-    between the send and the commit can, rarely, send it again; never zero
-    times once it returns)."""
+    attached, or a credit note with its PDF: written once to the outbox
+    (core.email), sent after commit; `emailed_at` is set when the mail server
+    took it (on_email_sent). The PDFs are rendered first, outside any
+    transaction; the outbox row is written in a short one holding no lock
+    while anything slow runs."""
     document = Document.objects.get(pk=document_id)
     if document.kind not in EMAILED_KINDS:
         raise BillingError(f"{document.number}: only invoices (with their receipt) and credit notes are e-mailed.")
-    if document.emailed_at is not None:
+    if document.emailed_at is not None or OutgoingEmail.objects.filter(key=document_email_key(document.pk)).exists():
         return document
     if not document.customer_email:
         logger.warning("document %s has no e-mail address; not sent", document.number)
@@ -58,22 +67,39 @@ def document_send_email(*, document_id: int) -> Document:
     if receipt is not None:
         receipt = document_render_pdf(document_id=receipt.pk)
 
+    if document.kind == Document.Kind.CREDIT_NOTE:
+        message = _credit_note_email(document=document)
+    else:
+        message = _invoice_email(document=document, receipt=receipt)
     with transaction.atomic():
-        document = Document.objects.select_for_update().get(pk=document_id)
-        if document.emailed_at is not None:
-            return document
-        if document.kind == Document.Kind.CREDIT_NOTE:
-            message = _credit_note_email(document=document)
-        else:
-            message = _invoice_email(document=document, receipt=receipt)
-        message.send(fail_silently=False)
-        now = timezone.now()
-        document.emailed_at = now
-        document.save(update_fields=["emailed_at"])
-        if receipt is not None and receipt.emailed_at is None:
-            Document.objects.filter(pk=receipt.pk, emailed_at__isnull=True).update(emailed_at=now)
-    logger.info("document e-mailed: %s to %s", document.number, document.customer_email)
+        if email_queue(message, key=document_email_key(document.pk)) is not None:
+            logger.info("document e-mail queued: %s to %s", document.number, document.customer_email)
     return document
+
+
+def documents_without_email(*, issued_before) -> QuerySet[Document]:
+    """Invoices and credit notes with a PDF and an address, issued before
+    `issued_before`, whose e-mail was never written to the outbox (the task
+    that writes it was lost)."""
+    email_key = Concat(Value(EMAIL_KEY_PREFIX), Cast(OuterRef("pk"), output_field=CharField()))
+    return (
+        Document.objects.filter(kind__in=EMAILED_KINDS, emailed_at__isnull=True, pdf_rendered_at__isnull=False,
+                                issued_at__lte=issued_before)
+        .exclude(customer_email="")
+        .exclude(Exists(OutgoingEmail.objects.filter(key=email_key)))
+        .order_by("issued_at", "pk")
+    )
+
+
+def on_email_sent(sender, *, email, **kwargs) -> None:
+    """core.signals.email_sent: a document's e-mail left; the invoice and its
+    receipt (attached) are marked e-mailed."""
+    if not (email.key or "").startswith(EMAIL_KEY_PREFIX):
+        return
+    document_id = int(email.key[len(EMAIL_KEY_PREFIX):])
+    Document.objects.filter(pk=document_id, emailed_at__isnull=True).update(emailed_at=email.sent_at)
+    Document.objects.filter(kind=Document.Kind.RECEIPT, related_document_id=document_id,
+                            emailed_at__isnull=True).update(emailed_at=email.sent_at)
 
 
 def _context(document: Document) -> dict:

@@ -1,9 +1,12 @@
 """Celery tasks of the billing package: thin, ids only, idempotent.
 
 render_document_pdf renders a document's PDF, then (invoices and credit
-notes) enqueues send_document_email. Whoever issues documents enqueues the
+notes) writes its e-mail to the outbox (core.email: sent after commit, retried
+by core.tasks.send_unsent_emails). Whoever issues documents enqueues the
 rendering (orders.tasks, subscriptions.tasks, payments.tasks);
-render_missing_pdfs (beat) picks up any document left without a PDF.
+render_missing_pdfs (beat) picks up any document left without a PDF, or with
+its PDF and without its e-mail. Rendering runs outside any transaction; only
+storing the PDF takes the document's row lock (billing.services).
 
 Each task calls one service, and each service is guarded (row lock + state),
 so a task run twice (acks_late redelivery, the sweep, a retry) has one effect.
@@ -16,11 +19,13 @@ import smtplib
 from datetime import timedelta
 
 from celery import shared_task
+from celery.signals import worker_init, worker_process_init
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
-from .emails import EMAILED_KINDS, document_send_email
+from . import pdf_engine
+from .emails import EMAILED_KINDS, document_send_email, documents_without_email
 from .models import Document
 from .services import document_render_pdf
 
@@ -37,11 +42,32 @@ RETRY_OPTIONS = {
 }
 
 
+@worker_init.connect(dispatch_uid="billing.tasks.import_pdf_engine")
+def import_pdf_engine(**kwargs) -> None:
+    """The worker's main process imports WeasyPrint (seconds: pango, cairo,
+    its own stylesheets) once, before it forks its pool processes, which
+    inherit it; each then sets up the engine when it starts (below), so that
+    no customer's first document waits for either."""
+    try:
+        pdf_engine.preload()
+    except Exception:  # never keep a worker from starting; the first render will say what is wrong
+        logger.exception("PDF engine import failed")
+
+
+@worker_process_init.connect(dispatch_uid="billing.tasks.warm_up_pdf_engine")
+def warm_up_pdf_engine(**kwargs) -> None:
+    try:
+        pdf_engine.warm_up()
+    except Exception:
+        logger.exception("PDF engine warm-up failed")
+
+
 @shared_task(name="billing.tasks.render_document_pdf", **RETRY_OPTIONS)
 def render_document_pdf(document_id: int) -> None:
     document = document_render_pdf(document_id=document_id)
     if document.kind in EMAILED_KINDS and document.emailed_at is None and document.customer_email:
-        send_document_email.delay_on_commit(document.pk)
+        # In this task, not another message: nothing lost between the two.
+        document_send_email(document_id=document.pk)
 
 
 @shared_task(name="billing.tasks.send_document_email", **RETRY_OPTIONS)
@@ -52,15 +78,22 @@ def send_document_email(document_id: int) -> None:
 @shared_task(name="billing.tasks.render_missing_pdfs", acks_late=True)
 def render_missing_pdfs() -> int:
     """Enqueue rendering for documents issued a while ago and still without a
-    PDF (a worker died, a message was lost). Returns how many were enqueued."""
-    grace = timedelta(seconds=settings.BILLING_RENDER_SWEEP_AFTER_SECONDS)
+    PDF, and the e-mail of invoices and credit notes rendered but never
+    written to the outbox (a worker died, a message was lost). Returns how
+    many were enqueued. Only ids are read here: the rendering runs in
+    render_document_pdf, outside any transaction."""
+    before = timezone.now() - timedelta(seconds=settings.BILLING_RENDER_SWEEP_AFTER_SECONDS)
+    batch = settings.BILLING_RENDER_SWEEP_BATCH
     ids = list(
-        Document.objects.filter(pdf_rendered_at__isnull=True, issued_at__lte=timezone.now() - grace)
+        Document.objects.filter(pdf_rendered_at__isnull=True, issued_at__lte=before)
         .order_by("issued_at")
-        .values_list("pk", flat=True)[: settings.BILLING_RENDER_SWEEP_BATCH]
+        .values_list("pk", flat=True)[:batch]
     )
     for document_id in ids:
         render_document_pdf.delay_on_commit(document_id)
-    if ids:
-        logger.info("render sweep: %d document(s) without a PDF enqueued", len(ids))
-    return len(ids)
+    unemailed = list(documents_without_email(issued_before=before).values_list("pk", flat=True)[:batch])
+    for document_id in unemailed:
+        send_document_email.delay_on_commit(document_id)
+    if ids or unemailed:
+        logger.info("document sweep: %d without a PDF, %d without their e-mail enqueued", len(ids), len(unemailed))
+    return len(ids) + len(unemailed)

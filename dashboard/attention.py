@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from billing.selectors import documents_without_pdf
+from core.selectors import emails_unsent
 from orders.selectors import orders_awaiting_payment_past_expiry
 from payments.models import Dispute
 from payments.selectors import disputes_needing_response, events_stuck, refunds_failed_since, refunds_pending_since
@@ -27,6 +28,9 @@ REFUND_PENDING_AFTER = timedelta(minutes=10)
 REFUND_FAILED_WITHIN = timedelta(days=30)
 # The render sweep runs every 10 minutes: a document older than this without its PDF was missed.
 PDF_MISSING_AFTER = timedelta(minutes=15)
+# An e-mail is sent right after its transaction commits: one older than this
+# still unsent met a mail server that refused it or was down.
+EMAIL_UNSENT_AFTER = timedelta(minutes=5)
 
 
 @dataclass
@@ -136,7 +140,21 @@ def webhook_events_stuck(user, now) -> Item | None:
     )
 
 
-ITEMS = [webhook_events_stuck, disputes, refunds_failed, refunds_pending, orders_overdue, subscriptions_overdue, pdfs_missing]
+def emails_not_sent(user, now) -> Item | None:
+    if not user.has_perm("core.view_outgoingemail"):
+        return None
+    before = now - EMAIL_UNSENT_AFTER
+    return Item(
+        key="emails-unsent", label="E-mails not sent",
+        count=emails_unsent(created_before=before).count(),
+        url=_admin_list("core_outgoingemail", sent_at__isnull="True", created_at__lt=_iso(before)),
+        help="The mail server refused them or was down: retried every minute with a growing delay; "
+             "the list shows the error and sends them again.",
+    )
+
+
+ITEMS = [webhook_events_stuck, disputes, refunds_failed, refunds_pending, orders_overdue, subscriptions_overdue,
+         pdfs_missing, emails_not_sent]
 
 
 def attention_items(*, user, now: datetime | None = None) -> list[Item]:

@@ -11,7 +11,7 @@ from billing.models import Document
 from core.db import local_period
 
 from .documents import PAID_STATUSES
-from .models import Order, OrderLine
+from .models import Order
 
 
 def order_list_for_customer(*, user) -> QuerySet[Order]:

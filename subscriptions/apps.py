@@ -15,3 +15,10 @@ class SubscriptionsConfig(AppConfig):
         from . import receivers
 
         webhooks.connect("subscriptions", receivers.RECEIVERS, mirrored=receivers.MIRRORED)
+
+        # A notice is marked sent when the e-mail outbox sends it.
+        from core.signals import email_sent
+
+        from .dunning import on_email_sent
+
+        email_sent.connect(on_email_sent, dispatch_uid="subscriptions.dunning.on_email_sent")

@@ -10,8 +10,10 @@ failure, cancels the subscription. The shop's part is the e-mails:
 - `customer.subscription.deleted`: "your subscription has ended", saying why.
 
 Each e-mail is a SubscriptionNotice row with a unique key, created in the
-webhook's transaction and sent by a task after commit: the same event
-delivered twice, or two events about the same attempt, send one e-mail.
+webhook's transaction together with its e-mail in the outbox (core.email),
+which sends it after commit and retries it while SMTP is down: the same event
+delivered twice, or two events about the same attempt, send one e-mail. The
+notice's `sent_at` is set when the mail server took it.
 """
 
 import logging
@@ -22,18 +24,18 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.urls import reverse
-from django.utils import timezone
 from djstripe.models import Customer, Price
 
-from core.email import templated_email
+from core.email import email_queue, templated_email
 from core.money import format_money
 from payments.gateway import Invoice, Subscription
 
-from . import tasks
 from .models import SubscriptionNotice
 
 logger = logging.getLogger(__name__)
 
+# A notice's e-mail in the outbox: "subscriptions.notice:<notice key>".
+EMAIL_KEY_PREFIX = "subscriptions.notice:"
 # A failed first payment happens on the Checkout page, in front of the customer:
 # no e-mail for those.
 NOT_DUNNED_REASONS = frozenset({"subscription_create"})
@@ -67,16 +69,24 @@ def _subscription_url() -> str:
 
 
 def _notice_create(*, key: str, **fields) -> SubscriptionNotice | None:
-    """Create the notice once and send it after commit; None if it existed."""
+    """Create the notice once, with its e-mail in the outbox (sent after
+    commit); None if it existed."""
     if SubscriptionNotice.objects.filter(key=key).exists():
         return None
     try:
         with transaction.atomic():
             notice = SubscriptionNotice.objects.create(key=key, **fields)
+            _notice_queue(notice)
     except IntegrityError:  # a concurrent delivery created it
         return None
-    tasks.send_subscription_notice.delay_on_commit(notice.pk)
     return notice
+
+
+def _notice_queue(notice: SubscriptionNotice) -> None:
+    if not notice.email:
+        logger.warning("subscription notice %s has no e-mail address; not sent", notice.key)
+        return
+    email_queue(_message(notice), key=f"{EMAIL_KEY_PREFIX}{notice.key}")
 
 
 def dunning_payment_failed(*, invoice: Invoice) -> SubscriptionNotice | None:
@@ -128,20 +138,21 @@ def dunning_subscription_ended(*, subscription: Subscription) -> SubscriptionNot
 
 
 def notice_send(*, notice_id: int) -> SubscriptionNotice:
-    """Send one notice; sent once (the row is locked and `sent_at` checked and
-    set in the transaction of the send)."""
-    with transaction.atomic():
-        notice = SubscriptionNotice.objects.select_for_update().get(pk=notice_id)
-        if notice.sent_at is not None:
-            return notice
-        if not notice.email:
-            logger.warning("subscription notice %s has no e-mail address; not sent", notice.key)
-            return notice
-        _message(notice).send(fail_silently=False)
-        notice.sent_at = timezone.now()
-        notice.save(update_fields=["sent_at"])
-    logger.info("subscription notice sent: %s to %s", notice.key, notice.email)
+    """Make sure the notice's e-mail is in the outbox (notices written before
+    the outbox existed, a task enqueued by an older version); sent once."""
+    notice = SubscriptionNotice.objects.get(pk=notice_id)
+    if notice.sent_at is None:
+        with transaction.atomic():
+            _notice_queue(notice)
     return notice
+
+
+def on_email_sent(sender, *, email, **kwargs) -> None:
+    """core.signals.email_sent: a notice's e-mail left."""
+    if (email.key or "").startswith(EMAIL_KEY_PREFIX):
+        SubscriptionNotice.objects.filter(key=email.key[len(EMAIL_KEY_PREFIX):], sent_at__isnull=True).update(
+            sent_at=email.sent_at
+        )
 
 
 def _message(notice: SubscriptionNotice) -> EmailMultiAlternatives:

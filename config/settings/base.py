@@ -159,6 +159,15 @@ STORAGES = {
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="shop@example.com")
+# The e-mail outbox (core.email): an e-mail that could not be sent is tried
+# again after this many seconds, doubling each time up to the maximum; each
+# sweep takes at most this many.
+EMAIL_OUTBOX_RETRY_SECONDS = env.int("EMAIL_OUTBOX_RETRY_SECONDS", default=60)
+EMAIL_OUTBOX_RETRY_MAX_SECONDS = env.int("EMAIL_OUTBOX_RETRY_MAX_SECONDS", default=3600)
+EMAIL_OUTBOX_SWEEP_BATCH = env.int("EMAIL_OUTBOX_SWEEP_BATCH", default=200)
+# Seconds before a sender's claim on an e-mail expires (a killed worker's
+# e-mail is sent by the sweep after that); more than an SMTP timeout.
+EMAIL_OUTBOX_SEND_LEASE_SECONDS = env.int("EMAIL_OUTBOX_SEND_LEASE_SECONDS", default=300)
 
 # ---------------------------------------------------------------------------
 # Stripe (through dj-stripe and the official SDK)
@@ -232,6 +241,9 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True  # a worker that dies mid-task leaves it queued
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A pool process sets up WeasyPrint when it starts (billing.tasks): give it
+# more than Celery's 4 s before the worker gives up on it on a busy machine.
+CELERY_WORKER_PROC_ALIVE_TIMEOUT = env.float("CELERY_WORKER_PROC_ALIVE_TIMEOUT", default=30.0)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=120)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=180)
 CELERY_TASK_SERIALIZER = "json"
@@ -273,10 +285,18 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 120.0,
     },
     # A numbered document whose PDF failed to render is retried by its own
-    # task; this sweep catches any left behind (worker died) every 10 minutes.
+    # task; this sweep catches any left behind (worker died), and rendered
+    # invoices whose e-mail was never written, every 10 minutes.
     "render-missing-pdfs": {
         "task": "billing.tasks.render_missing_pdfs",
         "schedule": crontab(minute="*/10"),
+    },
+    # E-mails the outbox could not send (SMTP down) are sent again once their
+    # retry time (1, 2, 4... minutes) has come. Every minute: a customer
+    # waits for their invoice.
+    "send-unsent-emails": {
+        "task": "core.tasks.send_unsent_emails",
+        "schedule": 60.0,
     },
     # Refunds recorded while Stripe was unreachable are sent again (same
     # idempotency key), and refunds pending for 10 minutes are checked with

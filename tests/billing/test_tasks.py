@@ -140,3 +140,28 @@ def test_only_invoices_are_emailed():
     _, receipt = order_documents_issue(order_id=order.pk)
     with pytest.raises(BillingError):
         document_send_email(document_id=receipt.pk)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sweep_renders_outside_any_transaction(settings, monkeypatch):
+    """Documents left without a PDF are rendered by the sweep with no
+    transaction open (no row lock held while WeasyPrint works)."""
+    from django.db import transaction
+
+    from billing import services
+
+    settings.BILLING_RENDER_SWEEP_AFTER_SECONDS = 0
+    rendered_inside = []
+    real_render = services.snapshot_to_pdf
+
+    def render(*, snapshot):
+        rendered_inside.append(transaction.get_connection().in_atomic_block)
+        return real_render(snapshot=snapshot)
+
+    monkeypatch.setattr(services, "snapshot_to_pdf", render)
+    order = PaidOrderFactory()
+    invoice, receipt = order_documents_issue(order_id=order.pk)  # as if the worker died here
+    assert tasks.render_missing_pdfs.delay().get() == 2
+    assert rendered_inside == [False, False]
+    assert Document.objects.filter(pk__in=[invoice.pk, receipt.pk], pdf_rendered_at__isnull=False).count() == 2
+    assert len(mail.outbox) == 1

@@ -90,3 +90,28 @@ def test_only_staff_open_the_dashboard_and_each_sees_what_they_may(client, seede
     page = client.get("/admin/dashboard/").content.decode()
     assert 'data-chart="revenue-daily"' in page and 'data-chart="mrr-monthly"' not in page
     assert 'data-item="orders-overdue"' in page and 'data-item="disputes"' not in page
+
+
+def test_emails_not_sent_are_listed_for_staff_who_may_see_them(client, db):
+    from core.models import OutgoingEmail
+
+    old = OutgoingEmail.objects.create(from_email="shop@example.com", to=["ada@example.com"], subject="Your invoice",
+                                       last_error="ConnectionRefusedError: [Errno 111] Connection refused", attempts=3)
+    OutgoingEmail.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(hours=1))
+    OutgoingEmail.objects.create(from_email="shop@example.com", to=["bob@example.com"], subject="Just written")
+    sent = OutgoingEmail.objects.create(from_email="shop@example.com", to=["eve@example.com"], subject="Sent",
+                                        sent_at=timezone.now())
+    OutgoingEmail.objects.filter(pk=sent.pk).update(created_at=timezone.now() - timedelta(hours=1))
+
+    staff = UserFactory(is_staff=True)
+    client.force_login(staff)
+    assert 'data-item="emails-unsent"' not in client.get("/admin/").content.decode()
+    staff.user_permissions.add(Permission.objects.get(codename="view_outgoingemail"))
+    index = client.get("/admin/").content.decode()
+    assert "E-mails not sent" in index
+    url, count = re.search(r'data-item="emails-unsent">\s*<a href="([^"]+)"><span class="count" data-role="count">(\d+)<',
+                           index).groups()
+    assert count == "1"
+    listing = client.get(url.replace("&amp;", "&")).content.decode()
+    assert "Your invoice" in listing and "Connection refused" in listing
+    assert "Just written" not in listing and "eve@example.com" not in listing

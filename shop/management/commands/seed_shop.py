@@ -164,5 +164,8 @@ class Command(BaseCommand):
             # Refunds and dispute evidence (money leaves or is defended): Support only.
             *Permission.objects.filter(content_type__app_label="payments",
                                        codename__in=["add_refund", "submit_dispute_evidence"]),
+            # The e-mail outbox: see what was not sent, and send it again.
+            *Permission.objects.filter(content_type__app_label="core",
+                                       codename__in=["view_outgoingemail", "change_outgoingemail"]),
         )
         return {"Accountants": accountants, "Support": support}
