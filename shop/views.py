@@ -12,9 +12,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from billing.selectors import document_list_for_customer
+from billing.vies import vat_id_check
 from catalog.models import Category, Product
 from core.http import HttpResponseSeeOther
-from orders.exceptions import OrderError
+from orders.exceptions import OrderError, QuoteChanged
 from orders.selectors import order_list_for_customer
 from orders.services import order_place
 from payments.exceptions import GatewayError
@@ -82,7 +83,14 @@ def product_detail(request, slug):
 @require_GET
 def cart_detail(request):
     cart = Cart(request)
-    return render(request, "shop/cart.html", {"cart": cart, "lines": cart.lines()})
+    return render(request, "shop/cart.html", {"cart": cart, "lines": cart.lines(), "summary": _quote_or_none(cart)})
+
+
+def _quote_or_none(cart, **kwargs):
+    try:
+        return cart.quote(**kwargs)
+    except OrderError:
+        return None
 
 
 @require_POST
@@ -152,18 +160,34 @@ def checkout(request):
         return redirect("shop:cart")
 
     form = CheckoutForm(request.POST or None, user=request.user)
+    summary = _quote_or_none(cart)
     if request.method == "POST" and form.is_valid():
+        billing = form.billing_details()
+        # VIES is asked here, before any transaction (a network call); the
+        # answer and its date are kept with the order.
+        vat_check = vat_id_check(vat_id=billing.vat_id, buyer_country=billing.country)
         try:
             order = order_place(
                 items=cart.as_cart_items(),
                 email=form.cleaned_data["email"],
-                billing=form.billing_details(),
+                billing=billing,
                 customer=request.user if request.user.is_authenticated else None,
+                vat_check=vat_check,
+                # What the summary showed; a page without it showed the cart's default.
+                quote_key=request.POST.get("quote") or (summary.key if summary else None),
             )
+        except QuoteChanged as changed:
+            # Another VAT applies to this address: show the new amounts and
+            # let the customer confirm them before paying.
+            messages.warning(request, str(changed))
+            return render(request, "shop/checkout.html",
+                          {"form": form, "cart": cart, "summary": changed.quote})
         except OrderError as error:
             # order_place runs in one transaction: nothing was written.
             messages.error(request, str(error))
             return redirect("shop:cart")
+        if vat_check is not None and not vat_check.verified:
+            messages.warning(request, vat_check.customer_message)
 
         try:
             url = checkout_start(order=order)
@@ -175,7 +199,7 @@ def checkout(request):
         cart.clear()
         return HttpResponseSeeOther(url)
 
-    return render(request, "shop/checkout.html", {"form": form, "cart": cart, "lines": cart.lines()})
+    return render(request, "shop/checkout.html", {"form": form, "cart": cart, "summary": summary})
 
 
 # -- account -------------------------------------------------------------------
