@@ -164,6 +164,7 @@ def checkout_session_settle(*, session: CheckoutSession) -> Order | None:
             # The card used is on the intent's charge, which the event does not carry.
             intent = gateway.payment_intent_retrieve(session.payment_intent_id)
         payment = payment_record_success(order=order, intent=intent)
+        charge = intent.latest_charge
         try:
             return order_services.order_mark_paid(
                 order_id=order.pk,
@@ -171,6 +172,10 @@ def checkout_session_settle(*, session: CheckoutSession) -> Order | None:
                 currency=session.currency,
                 payment_intent_id=intent.id,
                 payment_reference=payment_reference(payment),
+                # When Stripe took the money, not when its event reached us: a
+                # late webhook never dates a payment in the wrong month.
+                paid_at=datetime.fromtimestamp(charge.created, tz=dt_timezone.utc) if charge and charge.created
+                else None,
             )
         except PaymentMismatch:
             return Order.objects.get(pk=order.pk)  # flagged for staff by order_mark_paid

@@ -16,6 +16,7 @@ from django.conf import settings
 from billing.tax import vat_from_gross
 from catalog.models import Product
 from orders.exceptions import InvalidQuantity, OrderError, OutOfStock
+from orders.pricing import Quote, order_quote
 from orders.services import MAX_QUANTITY_PER_LINE, CartItem, validate_quantity
 
 SESSION_KEY = "cart"
@@ -180,6 +181,12 @@ class Cart:
     @property
     def vat_total(self) -> int:
         return sum(line.vat for line in self.vat_breakdown)
+
+    def quote(self, *, country: str = "", vat_check=None) -> Quote:
+        """The cart priced for a buyer in `country` (default: the seller's
+        country, as the cart page shows it before an address is known)."""
+        return order_quote(items=[(line.product, line.quantity) for line in self._lines], country=country,
+                           vat_check=vat_check)
 
     def as_cart_items(self) -> list[CartItem]:
         """What orders.services.order_place takes: ids and quantities only."""

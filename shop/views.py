@@ -16,9 +16,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from billing.selectors import document_list_for_customer
+from billing.vies import vat_id_check
 from catalog.models import Category, Product
 from core.http import HttpResponseSeeOther
-from orders.exceptions import OrderError
+from orders.exceptions import OrderError, QuoteChanged
 from orders.models import Order
 from orders.selectors import order_last_billing_for_customer, order_list_for_customer
 from orders.services import order_place
@@ -92,7 +93,14 @@ def product_detail(request, slug):
 @require_GET
 def cart_detail(request):
     cart = Cart(request)
-    return render(request, "shop/cart.html", {"cart": cart, "lines": cart.lines()})
+    return render(request, "shop/cart.html", {"cart": cart, "lines": cart.lines(), "summary": _quote_or_none(cart)})
+
+
+def _quote_or_none(cart, **kwargs):
+    try:
+        return cart.quote(**kwargs)
+    except OrderError:
+        return None
 
 
 @require_POST
@@ -172,7 +180,12 @@ def checkout(request):
     # A returning customer's billing details are those of their last order.
     form = CheckoutForm(request.POST or None, user=request.user,
                         initial=order_last_billing_for_customer(user=request.user))
+    summary = _quote_or_none(cart)
     if request.method == "POST" and form.is_valid():
+        billing = form.billing_details()
+        # VIES is asked here, before any transaction (a network call); the
+        # answer and its date are kept with the order.
+        vat_check = vat_id_check(vat_id=billing.vat_id, buyer_country=billing.country)
         try:
             with transaction.atomic():
                 # One checkout of a cart at a time: a second POST of the same
@@ -186,8 +199,11 @@ def checkout(request):
                     order = order_place(
                         items=cart.as_cart_items(),
                         email=form.cleaned_data["email"],
-                        billing=form.billing_details(),
+                        billing=billing,
                         customer=request.user if request.user.is_authenticated else None,
+                        vat_check=vat_check,
+                        # What the summary showed; a page without it showed the cart's default.
+                        quote_key=request.POST.get("quote") or (summary.key if summary else None),
                     )
                     cart.clear()
                     request.session[CHECKOUT_PLACED_KEY] = str(order.reference)
@@ -195,6 +211,12 @@ def checkout(request):
                         request.session.save()  # inside the lock, for the request waiting on it
                 elif placed:
                     placed_before = Order.objects.filter(reference=placed).first()
+        except QuoteChanged as changed:
+            # Another VAT applies to this address: show the new amounts and
+            # let the customer confirm them before paying.
+            messages.warning(request, str(changed))
+            return render(request, "shop/checkout.html",
+                          {"form": form, "cart": cart, "summary": changed.quote})
         except OrderError as error:
             # order_place runs in one transaction: nothing was written.
             messages.error(request, str(error))
@@ -204,6 +226,8 @@ def checkout(request):
                 return _to_payment_page(request, placed_before)
             messages.info(request, "Your cart is empty: add a product before checking out.")
             return redirect("shop:cart")
+        if vat_check is not None and not vat_check.verified:
+            messages.warning(request, vat_check.customer_message)
 
         try:
             url = checkout_start(order=order)
@@ -216,7 +240,7 @@ def checkout(request):
             return redirect("shop:cart")
         return HttpResponseSeeOther(url)
 
-    return render(request, "shop/checkout.html", {"form": form, "cart": cart, "lines": cart.lines()})
+    return render(request, "shop/checkout.html", {"form": form, "cart": cart, "summary": summary})
 
 
 def _session_in_db(request) -> bool:

@@ -361,9 +361,23 @@ SHOP_SELLER = {
     "city": env.str("SELLER_CITY", default="Paris"),
     "country": env.str("SELLER_COUNTRY", default="FR"),
     "vat_id": env.str("SELLER_VAT_ID", default="FR40123456824"),
-    "registration": env.str("SELLER_REGISTRATION", default="RCS Paris 123 456 789"),
+    "registration": env.str("SELLER_REGISTRATION", default="RCS Paris 123 456 824"),
+    # The legal registration number (BT-30): a French seller's SIREN (scheme 0002).
+    "legal_id": env.str("SELLER_LEGAL_ID", default="123456824"),
     "email": env.str("SELLER_EMAIL", default="billing@example.com"),
 }
+# The seller's time zone: documents' dates, number series years and accounting
+# periods follow it (an invoice at 00:30 in Paris on 1 January is of the new year).
+SHOP_SELLER_TIME_ZONE = env.str("SELLER_TIME_ZONE", default=TIME_ZONE)
+# VAT by place of supply (billing.tax.vat_treatment). One-Stop-Shop: the seller
+# is over the EU distance-selling threshold (EUR 10,000 a year of sales to
+# consumers in other member states) or opted in, so those consumers pay their
+# own state's VAT (billing/vat_rates.py); off: they pay the seller's.
+SHOP_VAT_OSS = env.bool("SHOP_VAT_OSS", default=False)
+# VIES (the EU's VAT id register), asked before a sale to an EU business is
+# exempted (K) or reverse charged (AE); empty turns the check off (VAT charged).
+VIES_URL = env.str("VIES_URL", default="https://ec.europa.eu/taxation_customs/vies/rest-api/check-vat-number")
+VIES_TIMEOUT = env.float("VIES_TIMEOUT", default=5.0)
 # Accounting exports: the ZIP is built in a temporary file here (empty: the
 # system's temp dir) before it is copied to storage under exports/.
 ACCOUNTING_EXPORT_TEMP_DIR = env.str("ACCOUNTING_EXPORT_TEMP_DIR", default="")

@@ -83,6 +83,8 @@ class Charge:
     card_brand: str = ""
     card_last4: str = ""
     billing_details: dict = field(default_factory=dict)
+    # When Stripe took the payment (Unix time): the documents' "Paid on".
+    created: int = 0
     # The charge's refunds when Stripe included the list (charge.refunded), else None.
     refunds: tuple[Refund, ...] | None = None
 
@@ -96,6 +98,7 @@ class Charge:
         return cls(
             id=data["id"], card_brand=card.get("brand") or "", card_last4=card.get("last4") or "",
             billing_details=dict(data.get("billing_details") or {}), refunds=refunds,
+            created=_int(data.get("created")),
         )
 
 

@@ -167,8 +167,13 @@ def test_signed_in_order_uses_account_email_and_customer(client, mug, stripe_dow
     user = UserFactory(username="ana@example.com", email="ana@example.com")
     client.force_login(user)
     fill_cart(client, (mug, 1))
-    client.post(reverse("shop:checkout"), {**VALID, "email": "someone-else@example.com", "vat_id": "de 136 695 976"})
+    data = {**VALID, "email": "someone-else@example.com", "vat_id": "de 136 695 976"}
+    page = client.post(reverse("shop:checkout"), data)
+    # A German id at a French address does not exempt the sale: the customer reads why, then confirms.
+    assert "not a VAT id of the billing country" in page.content.decode()
+    client.post(reverse("shop:checkout"), {**data, "quote": page.context["summary"].key})
     order = Order.objects.get()
+    assert order.vat_id_status == "mismatch"
     assert order.email == "ana@example.com"
     assert order.customer == user
     assert order.vat_id == "DE136695976"
