@@ -108,6 +108,13 @@ class Product(models.Model):
         constraints = [
             models.CheckConstraint(condition=models.Q(stock__gte=0), name="product_stock_not_negative"),
         ]
+        indexes = [
+            # The storefront's list (shop.views.product_list): active products
+            # by name, in all categories or in one, read in index order.
+            models.Index(fields=["name", "id"], condition=models.Q(active=True), name="product_active_by_name"),
+            models.Index(fields=["category", "name", "id"], condition=models.Q(active=True),
+                         name="product_active_by_category"),
+        ]
 
     def __str__(self):
         return self.name

@@ -9,7 +9,7 @@ from django.contrib.sessions.backends import db as db_session
 from django.contrib.sessions.models import Session
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Prefetch
+from django.db.models import Exists, OuterRef, Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -53,7 +53,12 @@ def _safe_next(request, fallback: str) -> str:
 
 @require_GET
 def product_list(request):
-    products = Product.objects.active().select_related("category", "tax_rate")
+    """The catalogue, by name, a page at a time. Each query reads an index
+    (catalog's partial indexes on active products): the page is the next
+    twelve entries of (name) or (category, name), the count an index-only
+    scan, and the category bar asks each category whether it has one active
+    product (EXISTS) rather than joining and de-duplicating every product."""
+    products = Product.objects.active().select_related("category", "tax_rate").order_by("name", "pk")
     category = None
     slug = request.GET.get("category")
     if slug:
@@ -66,7 +71,8 @@ def product_list(request):
         {
             "page_obj": page,
             "products": page.object_list,
-            "categories": Category.objects.filter(products__active=True).distinct(),
+            "categories": Category.objects.filter(
+                Exists(Product.objects.active().filter(category=OuterRef("pk")))),
             "category": category,
         },
     )

@@ -26,7 +26,7 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "dashboard.admin_site.ShopAdminConfig",  # django.contrib.admin with the shop's index (dashboard/admin_site.py)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "axes",  # login throttling and lockout (see the README's "Security")
