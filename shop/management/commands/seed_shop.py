@@ -161,8 +161,9 @@ class Command(BaseCommand):
                 codename__startswith="view_",
             ),
             *Permission.objects.filter(content_type__app_label="catalog", codename="change_product"),
-            # Refunds and dispute evidence (money leaves or is defended): Support only.
+            # Refunds and dispute evidence (money leaves or is defended): Support
+            # only; and running a stuck webhook event again once its cause is fixed.
             *Permission.objects.filter(content_type__app_label="payments",
-                                       codename__in=["add_refund", "submit_dispute_evidence"]),
+                                       codename__in=["add_refund", "submit_dispute_evidence", "run_webhookevent"]),
         )
         return {"Accountants": accountants, "Support": support}
