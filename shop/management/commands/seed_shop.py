@@ -162,9 +162,10 @@ class Command(BaseCommand):
                 codename__startswith="view_",
             ),
             *Permission.objects.filter(content_type__app_label="catalog", codename="change_product"),
-            # Refunds and dispute evidence (money leaves or is defended): Support only.
+            # Refunds and dispute evidence (money leaves or is defended): Support
+            # only; and running a stuck webhook event again once its cause is fixed.
             *Permission.objects.filter(content_type__app_label="payments",
-                                       codename__in=["add_refund", "submit_dispute_evidence"]),
+                                       codename__in=["add_refund", "submit_dispute_evidence", "run_webhookevent"]),
             # The e-mail outbox: see what was not sent, and send it again.
             *Permission.objects.filter(content_type__app_label="core",
                                        codename__in=["view_outgoingemail", "change_outgoingemail"]),
