@@ -8,7 +8,8 @@ Anomalies, per series and year:
 - duplicate: a sequence (or a number text) held by two documents;
 - mismatch: a number whose text is not SERIES-YEAR-SEQUENCE of its own series,
   year and sequence, a series that is not its kind's, or a year that is not
-  the year of its issue date;
+  the year of its issue date (in the seller's time zone), or an issue time
+  earlier than the previous number's (numbers and times rise together);
 - without PDF: a document whose PDF was never rendered (not a numbering fault:
   listed apart, the worker or the export renders it).
 
@@ -20,9 +21,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from django.utils import timezone
 from sequences.models import Sequence
 
+from billing.dates import seller_date
 from billing.models import Document
 from billing.numbering import SERIES_BY_KIND, format_document_number
 
@@ -100,6 +101,8 @@ def audit_series(*, series: str, year: int, counter_last: int | None = None) -> 
     expected_kind = {v: k for k, v in SERIES_BY_KIND.items()}.get(series)
     seen_numbers: Counter = Counter()
     previous = 0
+    previous_issued = None
+    previous_number = ""
     gaps: list[tuple[int, int]] = []
     rows = (
         Document.objects.filter(series=series, year=year)
@@ -123,8 +126,15 @@ def audit_series(*, series: str, year: int, counter_last: int | None = None) -> 
             audit.mismatches.append(f"{number}: its sequence is {sequence}, so its number should be {expected}")
         if expected_kind is not None and kind != expected_kind:
             audit.mismatches.append(f"{number}: a {kind} numbered in the {series} series")
-        if issued_at is not None and timezone.localdate(issued_at).year != year:
-            audit.mismatches.append(f"{number}: issued on {timezone.localdate(issued_at)}, numbered in {year}")
+        if issued_at is not None and seller_date(issued_at).year != year:
+            audit.mismatches.append(f"{number}: issued on {seller_date(issued_at)}, numbered in {year}")
+        if issued_at is not None and previous_issued is not None and issued_at < previous_issued:
+            audit.mismatches.append(
+                f"{number}: issued at {issued_at.isoformat()}, before {previous_number} "
+                f"({previous_issued.isoformat()}): dates must not go down as numbers go up"
+            )
+        if issued_at is not None:
+            previous_issued, previous_number = issued_at, number
         if not pdf or rendered_at is None:
             audit.without_pdf.append(number)
     audit.last = max(previous, counter_last or 0) or None

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db.models import Q, QuerySet
-from django.utils import timezone
 
+from billing.dates import seller_midnight
 from billing.models import Document
 from billing.periods import Period
 from core.roles import user_is_accountant
@@ -40,7 +40,7 @@ class DocumentFilters:
 
 
 def _local_midnight(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min), timezone.get_current_timezone())
+    return seller_midnight(day)
 
 
 def document_list_for_accountant(*, filters: DocumentFilters) -> QuerySet[Document]:

@@ -14,9 +14,9 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
+from billing.dates import seller_date
 from billing.exceptions import BillingError
 from billing.models import ClosedPeriod, Document
 from billing.periods import period_close, period_of
@@ -54,9 +54,9 @@ def _months_back(day: date, count: int):
 def period_choices(today: date | None = None) -> list:
     """Grouped <select> choices: months back to the first document (two years
     at least), quarters and years."""
-    today = today or timezone.localdate()
+    today = today or seller_date()
     first = Document.objects.order_by("issued_at").values_list("issued_at", flat=True).first()
-    first_day = timezone.localdate(first) if first else today
+    first_day = seller_date(first) if first else today
     months = max(24, (today.year - first_day.year) * 12 + today.month - first_day.month + 1)
     month_periods = [period_of(date(y, m, 1)) for y, m in _months_back(today, months)]
     quarters, years = [], []
@@ -107,7 +107,7 @@ def export_list(request):
             job = export_request(period=form.cleaned_data["period"], user=request.user)
             return redirect("accounting:export_detail", pk=job.pk)
     else:
-        form = PeriodChoiceForm(initial={"period": period_of(timezone.localdate()).label})
+        form = PeriodChoiceForm(initial={"period": period_of(seller_date()).label})
     form.fields["period"].widget = _period_select()
     jobs = ExportJob.objects.select_related("requested_by")[:20]
     return render(request, "accounting/export_list.html", {"form": form, "jobs": jobs})
@@ -186,7 +186,7 @@ def period_list(request):
                     )
                 return redirect("accounting:period_list")
     else:
-        previous = period_of(timezone.localdate().replace(day=1) - timedelta(days=1))
+        previous = period_of(seller_date().replace(day=1) - timedelta(days=1))
         form = PeriodChoiceForm(initial={"period": previous.label})
     form.fields["period"].widget = _period_select()
     closed = ClosedPeriod.objects.select_related("closed_by")

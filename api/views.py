@@ -18,8 +18,9 @@ from rest_framework.views import APIView
 from billing.selectors import document_list_for_viewer
 from billing.services import document_render_pdf
 from catalog.models import Product
+from core.signed_links import LinkState, request_link_state
 from orders.models import OrderLine
-from orders.selectors import order_get_for_viewer, order_list_for_viewer, order_status
+from orders.selectors import order_get_by_reference, order_get_for_viewer, order_list_for_viewer, order_status
 from payments.models import Payment, Refund
 from subscriptions.selectors import (
     plan_list,
@@ -81,7 +82,11 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
     def status(self, request, reference=None):
         order = order_get_for_viewer(reference=uuid.UUID(reference), user=request.user)
         if order is None:
-            raise NotFound("No such order.")
+            # The order page opened by a signed link (core.signed_links) polls
+            # with that link: it opens this order's status too, nothing else.
+            order = order_get_by_reference(reference=uuid.UUID(reference))
+            if order is None or request_link_state(request, order.get_absolute_url()) != LinkState.VALID:
+                raise NotFound("No such order.")
         response = Response(OrderStatusSerializer(order_status(order)).data)
         response["Cache-Control"] = "no-store"
         return response

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-ORDER = ["checkout", "webhooks", "documents", "export", "renewals", "dashboard"]
+ORDER = ["checkout", "webhooks", "documents", "export", "renewals", "dashboard", "pages"]
 
 
 def main(argv: list[str]) -> int:

@@ -14,7 +14,7 @@ from core.money import allocate, format_money, format_rate
 
 from .exceptions import BillingError, DocumentNotIssuable
 from .models import Document
-from .tax import LineInput, lines_from_snapshot, normalize_rate
+from .tax import LineInput, lines_from_snapshot, normalize_rate, vat_category
 
 _LINE_AMOUNTS = ("unit_gross", "unit_net", "net", "tax", "gross")
 _TOTAL_AMOUNTS = ("net", "tax", "gross")
@@ -39,15 +39,21 @@ def credit_note_for_display(snapshot: dict) -> dict:
     return doc
 
 
-def invoice_remaining_by_rate(*, invoice: Document) -> dict[Decimal, int]:
-    """Gross still creditable per VAT rate: the invoice's breakdown minus
-    what its credit notes have credited at that rate."""
-    remaining = {normalize_rate(r["rate"]): int(r["gross"]) for r in invoice.snapshot["vat_breakdown"]}
+def _row_key(row: dict, reverse_charge: bool) -> tuple[str, Decimal]:
+    rate = normalize_rate(row["rate"])
+    return row.get("category") or vat_category(rate, reverse_charge=reverse_charge), rate
+
+
+def invoice_remaining_by_rate(*, invoice: Document) -> dict[tuple[str, Decimal], int]:
+    """Gross still creditable per VAT category and rate: the invoice's
+    breakdown minus what its credit notes have credited there."""
+    reverse_charge = bool(invoice.snapshot.get("reverse_charge"))
+    remaining = {_row_key(r, reverse_charge): int(r["gross"]) for r in invoice.snapshot["vat_breakdown"]}
     for note in Document.objects.filter(kind=Document.Kind.CREDIT_NOTE, related_document=invoice):
         for r in note.snapshot["vat_breakdown"]:
-            rate = normalize_rate(r["rate"])
-            remaining[rate] = remaining.get(rate, 0) - int(r["gross"])
-    return {rate: gross for rate, gross in remaining.items() if gross > 0}
+            key = _row_key(r, bool(note.snapshot.get("reverse_charge")))
+            remaining[key] = remaining.get(key, 0) - int(r["gross"])
+    return {key: gross for key, gross in remaining.items() if gross > 0}
 
 
 def credit_note_lines_for_amount(*, invoice: Document, amount: int) -> list[LineInput]:
@@ -67,15 +73,16 @@ def credit_note_lines_for_amount(*, invoice: Document, amount: int) -> list[Line
         )
     if amount == invoice.total_gross:
         return lines_from_snapshot(invoice.snapshot["lines"])
-    rates = sorted(remaining, reverse=True)
+    keys = sorted(remaining, key=lambda key: (key[1], key[0]), reverse=True)
     return [
         LineInput(
-            name=f"Refund on invoice {invoice.number} (VAT {format_rate(rate)})",
+            name=f"Refund on invoice {invoice.number} (VAT {format_rate(rate)}{'' if category in 'SZ' else ', ' + category})",
             quantity=1,
             unit_amount=gross,
             vat_rate=rate,
+            vat_category=category,
         )
-        for rate, gross in zip(rates, allocate(amount, [remaining[r] for r in rates]), strict=True)
+        for (category, rate), gross in zip(keys, allocate(amount, [remaining[k] for k in keys]), strict=True)
         if gross
     ]
 
@@ -89,6 +96,7 @@ def credit_note_lines_for_order_lines(lines: Sequence[dict]) -> list[LineInput]:
             quantity=int(line["quantity"]),
             unit_amount=int(line["unit_amount"]),
             vat_rate=Decimal(str(line["vat_rate"])),
+            vat_category=line.get("vat_category", ""),
         )
         for line in lines
     ]

@@ -1,13 +1,13 @@
 """Documents by e-mail: an invoice (its receipt attached) or a credit note,
 sent once to the customer with its PDF, through the e-mail outbox (core.email).
 
-The links in them come from what the caller gave billing at issue time (the
-order's page, a guest's access reference): billing reads no order.
+The links in them are signed (core.signed_links): the order's page (the path
+the caller gave billing at issue time: billing reads no order) and the
+documents' downloads open without a session for SIGNED_LINK_MAX_AGE.
 """
 
 import logging
 
-from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import CharField, Exists, OuterRef, QuerySet, Value
@@ -17,6 +17,7 @@ from django.urls import reverse
 from core.email import email_queue, templated_email
 from core.models import OutgoingEmail
 from core.money import format_money
+from core.signed_links import signed_url
 
 from .exceptions import BillingError
 from .models import Document
@@ -29,16 +30,15 @@ EMAIL_KEY_PREFIX = "billing.document:"
 
 
 def order_url(document: Document) -> str:
-    """The page of the document's order (absolute), or "" for none."""
-    return f"{settings.SITE_URL}{document.order_path}" if document.order_path else ""
+    """The page of the document's order (absolute, signed: it opens without a
+    session for SIGNED_LINK_MAX_AGE), or "" for none."""
+    return signed_url(document.order_path) if document.order_path else ""
 
 
 def document_download_url(document: Document) -> str:
-    """Absolute download link; a guest's carries the reference that opens it."""
-    url = settings.SITE_URL + reverse("billing:document_pdf", args=[document.pk])
-    if document.access_reference:
-        url += f"?ref={document.access_reference}"
-    return url
+    """Absolute download link, signed: it opens this document without a
+    session for SIGNED_LINK_MAX_AGE, and nothing else."""
+    return signed_url(reverse("billing:document_pdf", args=[document.pk]))
 
 
 def document_email_key(document_id: int) -> str:

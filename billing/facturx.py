@@ -39,7 +39,7 @@ from core.money import currency_exponent, to_major_units
 
 from . import pdf_engine
 from .exceptions import DocumentNotIssuable
-from .tax import vat_category
+from .tax import EXEMPTION_REASONS, vat_category
 
 FACTURX_FILENAME = "factur-x.xml"
 FACTURX_LEVEL = "en16931"
@@ -47,9 +47,8 @@ EINVOICE_KINDS = frozenset({"invoice", "credit_note"})
 TYPE_CODES = {"invoice": "380", "credit_note": "381"}
 UNIT_CODE = "C62"  # "one" (UN/ECE Recommendation 20): items sold by the piece
 PAYMENT_MEANS_CARD = "48"  # UNTDID 4461: bank card
-REVERSE_CHARGE_REASON = "Reverse charge"
-REVERSE_CHARGE_REASON_CODE = "VATEX-EU-AE"
 PRICE_QUANTUM = Decimal("0.0001")
+SIREN_SCHEME = "0002"  # ISO 6523 ICD of the French SIRENE register
 
 SELLER_REQUIRED = {
     "name": "name",
@@ -59,6 +58,9 @@ SELLER_REQUIRED = {
     "city": "city",
     "country": "country",
 }
+
+
+BUYER_ADDRESS_REQUIRED = {"address_line1": "street address", "postal_code": "postal code", "city": "city"}
 
 
 class EInvoiceIncomplete(DocumentNotIssuable):
@@ -74,7 +76,7 @@ def _is_country_code(value: str) -> bool:
     return len(value or "") == 2 and value.isalpha() and value.isupper()
 
 
-def einvoice_missing(*, seller: dict, buyer: dict, reverse_charge: bool = False) -> list[str]:
+def einvoice_missing(*, seller: dict, buyer: dict, categories=()) -> list[str]:
     """What the seller and buyer lack for an EN 16931 e-invoice, as phrases."""
     missing = [f"the seller's {label}" for key, label in SELLER_REQUIRED.items() if not (seller.get(key) or "").strip()]
     if seller.get("country") and not _is_country_code(seller["country"]):
@@ -85,17 +87,22 @@ def einvoice_missing(*, seller: dict, buyer: dict, reverse_charge: bool = False)
         missing.append("the buyer's country")
     elif not _is_country_code(buyer["country"]):
         missing.append("the buyer's country as an ISO 3166 code (e.g. DE)")
-    if reverse_charge and not (buyer.get("vat_id") or "").strip():
-        missing.append("the buyer's VAT id (reverse charge)")
+    if {"AE", "K"} & set(categories) and not (buyer.get("vat_id") or "").strip():
+        missing.append("the buyer's VAT id (reverse charge or intra-Community supply)")
     return missing
 
 
-def einvoice_assert_complete(*, kind: str, seller: dict, buyer: dict, reverse_charge: bool = False) -> None:
+def einvoice_assert_complete(*, kind: str, seller: dict, buyer: dict, categories=()) -> None:
     """Raise EInvoiceIncomplete when an invoice or credit note could not be a
     valid Factur-X EN 16931 e-invoice. Receipts are not e-invoices."""
     if kind not in EINVOICE_KINDS:
         return
-    missing = einvoice_missing(seller=seller, buyer=buyer, reverse_charge=reverse_charge)
+    missing = einvoice_missing(seller=seller, buyer=buyer, categories=categories)
+    if kind == "invoice":
+        # An invoice names the customer's full address (VAT Directive art. 226 (5)).
+        absent = [label for key, label in BUYER_ADDRESS_REQUIRED.items() if not (buyer.get(key) or "").strip()]
+        if absent:
+            missing.append(f"the buyer's {' and '.join(absent)} (an invoice names the customer's address)")
     if missing:
         title = kind.replace("_", " ")
         raise EInvoiceIncomplete(
@@ -170,13 +177,18 @@ def _party_address(party: dict) -> dict:
     }
 
 
-def _seller(seller: dict) -> dict:
+def _seller(seller: dict, *, out_of_scope: bool = False) -> dict:
+    # Outside the scope of VAT (O), no VAT id is given (BR-O-02).
     data = {
         "name": seller["name"],
-        "vat_identifier": seller.get("vat_id") or None,
+        "vat_identifier": None if out_of_scope else seller.get("vat_id") or None,
         "legal_info": seller.get("registration") or None,
         **_party_address(seller),
     }
+    if seller.get("legal_id"):
+        data["legal_identifier"] = seller["legal_id"]
+        if (seller.get("country") or "").upper() == "FR":
+            data["legal_identifier_schemeid"] = SIREN_SCHEME
     if seller.get("email"):
         data["einvoicing_addr"] = seller["email"]
         data["einvoicing_addr_schemeid"] = "EM"
@@ -184,12 +196,12 @@ def _seller(seller: dict) -> dict:
     return {k: v for k, v in data.items() if v not in (None, "")}
 
 
-def _buyer(buyer: dict) -> dict:
+def _buyer(buyer: dict, *, out_of_scope: bool = False) -> dict:
     company = (buyer.get("company") or "").strip()
     name = (buyer.get("name") or "").strip()
     data = {
         "name": company or name,
-        "vat_identifier": buyer.get("vat_id") or None,
+        "vat_identifier": None if out_of_scope else buyer.get("vat_id") or None,
         **_party_address(buyer),
     }
     if buyer.get("email"):
@@ -234,8 +246,9 @@ def facturx_data(snapshot: dict) -> dict:
             "BT-146": _price(abs(net), quantity, currency),
             "BT-131": _amount(net, currency),
             "BT-151": category,
-            "BT-152": _rate(line["vat_rate"]),
         }
+        if category != "O":  # outside the scope of VAT: no rate at all (BR-O-05)
+            entry["BT-152"] = _rate(line["vat_rate"])
         if line.get("sku"):
             entry["BT-155"] = line["sku"]
         lines.append(entry)
@@ -247,12 +260,13 @@ def facturx_data(snapshot: dict) -> dict:
             "BT-116": _amount(row["net"], currency),
             "BT-117": _amount(row["tax"], currency),
             "BT-118": category,
-            "BT-119": _rate(row["rate"]),
         }
-        if category == "AE":
-            entry["BT-120"] = REVERSE_CHARGE_REASON
-            entry["BT-121"] = REVERSE_CHARGE_REASON_CODE
+        if category != "O":  # BR-O-09
+            entry["BT-119"] = _rate(row["rate"])
+        if category in EXEMPTION_REASONS:
+            entry["BT-120"], entry["BT-121"] = EXEMPTION_REASONS[category]
         breakdown.append(entry)
+    categories = {row["BT-118"] for row in breakdown}
 
     notes = [{"BT-22": mention} for mention in snapshot.get("legal_mentions") or []]
     if snapshot.get("reason"):
@@ -264,8 +278,8 @@ def facturx_data(snapshot: dict) -> dict:
         "BT-3": TYPE_CODES[kind],
         "BT-5": currency.upper(),
         "BG-1": notes,
-        "BG-4": _seller(snapshot["seller"]),
-        "BG-7": _buyer(snapshot["buyer"]),
+        "BG-4": _seller(snapshot["seller"], out_of_scope="O" in categories),
+        "BG-7": _buyer(snapshot["buyer"], out_of_scope="O" in categories),
         "BG-25": lines,
         "BG-23": breakdown,
         "BT-20": _payment_terms(snapshot),
@@ -279,6 +293,11 @@ def facturx_data(snapshot: dict) -> dict:
     # Date of supply (BT-72): the payment date for a paid order or subscription,
     # else the issue date. It also keeps the CII delivery block non-empty.
     data["BT-72"] = _date_of(snapshot.get("paid_on") or "") or data["BT-2"]
+    if "K" in categories:
+        # An intra-Community supply names where the goods went (BR-IC-12).
+        buyer = snapshot["buyer"]
+        data["BG-13"] = {"name": (buyer.get("company") or buyer.get("name") or "").strip(),
+                         **{k: v for k, v in _party_address(buyer).items() if v}}
     if (snapshot.get("order") or {}).get("number"):
         data["BT-14"] = snapshot["order"]["number"]
     if paid and "Card" in (snapshot.get("payment_reference") or ""):
@@ -331,6 +350,14 @@ XMP_FACTURX = """<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#
 """
 
 
+XMP_PREFIXES = {
+    "pdfaExtension": "http://www.aiim.org/pdfa/ns/extension/",
+    "pdfaSchema": "http://www.aiim.org/pdfa/ns/schema#",
+    "pdfaProperty": "http://www.aiim.org/pdfa/ns/property#",
+    "fx": "urn:factur-x:pdfa:CrossIndustryDocument:invoice:1p0#",
+}
+
+
 def _issued_at(snapshot: dict) -> datetime:
     value = snapshot.get("issued_at") or f"{snapshot['issue_date']}T00:00:00+00:00"
     moment = datetime.fromisoformat(value)
@@ -358,9 +385,31 @@ def facturx_pdf(*, snapshot: dict, html: str) -> bytes:
         html,
         pdf_variant="pdf/a-3b",
         attachments=[attachment],
-        before_write=lambda document: document.metadata.xmp_metadata.append(XMP_FACTURX.encode()),
+        before_write=lambda document: _add_facturx_xmp(document.metadata),
         finisher=_unique_associated_files,
     )
+
+
+def _add_facturx_xmp(metadata) -> None:
+    """Put the Factur-X descriptions inside WeasyPrint's own rdf:RDF, so the
+    XMP packet holds ONE rdf:RDF (appending a second one, as
+    `metadata.xmp_metadata` does, makes Adobe's XMP toolkit drop it and
+    PDFBox reject the file)."""
+    from xml.etree import ElementTree
+
+    rdf_ns = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
+    # PDF/A wants these exact prefixes for the extension schema (ISO 19005-1, 6.7.8).
+    for prefix, uri in XMP_PREFIXES.items():
+        ElementTree.register_namespace(prefix, uri)
+    generate = metadata.generate_rdf_metadata
+
+    def generate_with_facturx(*args, **kwargs):
+        rdf = ElementTree.fromstring(generate(*args, **kwargs))
+        for description in ElementTree.fromstring(XMP_FACTURX).findall(f"{rdf_ns}Description"):
+            rdf.append(description)
+        return ElementTree.tostring(rdf)
+
+    metadata.generate_rdf_metadata = generate_with_facturx
 
 
 def _unique_associated_files(document, pdf) -> None:

@@ -11,10 +11,13 @@ orders: one invoice series per year, whatever was sold.
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import transaction
+from django.utils import timezone
 from sequences import get_last_value, get_next_value
 
+from .dates import seller_date
 from .models import Document
 
 SERIES_BY_KIND = {
@@ -63,3 +66,20 @@ def document_number_next(*, kind: str, year: int, using: str | None = None) -> D
 def document_number_last(*, kind: str, year: int) -> int | None:
     """The last sequence value given in that series and year (None if none yet)."""
     return get_last_value(sequence_name(series=SERIES_BY_KIND[kind], year=year))
+
+
+def document_number_and_time(*, kind: str, issued_at: datetime | None = None) -> tuple[DocumentNumber, datetime]:
+    """The next number of the kind's series and the document's issue time.
+
+    Without `issued_at` the time is read after taking the series' lock (a
+    counter row of its own, locked until the issuing transaction ends), so
+    that concurrent issuers get numbers and times that rise together; the
+    year of the number is the seller's local year of that time
+    (billing.dates). An explicit `issued_at` (imports, tests) is kept.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("document numbers are taken inside the issuing transaction")
+    if issued_at is None:
+        get_next_value(f"billing.{SERIES_BY_KIND[kind]}.lock")
+        issued_at = timezone.now()
+    return document_number_next(kind=kind, year=seller_date(issued_at).year), issued_at

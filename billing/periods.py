@@ -2,7 +2,7 @@
 
 A period is written the way accountants say it: "2026-03" (March 2026),
 "2026-Q1" (first quarter) or "2026" (the year). Its bounds are local dates
-(settings.TIME_ZONE): a document belongs to the period holding the local date
+(the seller's time zone, billing.dates): a document belongs to the period holding the local date
 of its `issued_at`, the date printed on it.
 
 Once a period is closed nothing may be issued with a date inside it:
@@ -16,11 +16,12 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
+from .dates import seller_date, seller_midnight
 from .exceptions import BillingError
 from .models import ClosedPeriod, Document
 
@@ -72,18 +73,14 @@ class Period:
         return self.end - timedelta(days=1)
 
     def bounds(self) -> tuple[datetime, datetime]:
-        """Aware datetimes [start, end) in the current time zone, for filtering issued_at."""
-        tz = timezone.get_current_timezone()
-        return (
-            timezone.make_aware(datetime.combine(self.start, time.min), tz),
-            timezone.make_aware(datetime.combine(self.end, time.min), tz),
-        )
+        """Aware datetimes [start, end) in the seller's time zone, for filtering issued_at."""
+        return seller_midnight(self.start), seller_midnight(self.end)
 
     def contains(self, day: date) -> bool:
         return self.start <= day < self.end
 
     def has_ended(self, today: date | None = None) -> bool:
-        return self.end <= (today or timezone.localdate())
+        return self.end <= (today or seller_date())
 
     def __str__(self) -> str:
         return self.label
@@ -132,11 +129,11 @@ def period_assert_open(issued_at: datetime | date | None) -> None:
     period. Billing calls it inside the issuing transaction."""
     if issued_at is None:
         issued_at = timezone.now()
-    day = timezone.localdate(issued_at) if isinstance(issued_at, datetime) else issued_at
+    day = seller_date(issued_at) if isinstance(issued_at, datetime) else issued_at
     closed = period_closing(day)
     if closed is not None:
         raise PeriodClosed(
-            f"The accounting period {closed.label} is closed (since {timezone.localdate(closed.closed_at)}): "
+            f"The accounting period {closed.label} is closed (since {seller_date(closed.closed_at)}): "
             f"no document may be issued on {day.isoformat()}. Issue it with today's date instead."
         )
 

@@ -3,6 +3,7 @@
 import uuid
 
 from django.db.models import QuerySet
+from django.db.models.fields.json import KT
 
 from core.roles import user_is_accountant
 
@@ -11,10 +12,16 @@ from .models import Document
 
 def document_list_for_customer(*, user) -> QuerySet[Document]:
     """The signed-in customer's documents (their orders' and subscriptions'),
-    newest first."""
+    newest first, for a list: each one's whole snapshot is left in the
+    database; its order's number comes out of it (`order_number`)."""
     if user is None or not user.is_authenticated:
         return Document.objects.none()
-    return Document.objects.filter(customer=user).select_related("related_document").order_by("-issued_at", "-pk")
+    return (
+        Document.objects.filter(customer=user)
+        .defer("snapshot")
+        .annotate(order_number=KT("snapshot__order__number"))
+        .order_by("-issued_at", "-pk")
+    )
 
 
 def document_list_for_order(*, order_id: int) -> QuerySet[Document]:
@@ -48,6 +55,12 @@ def document_can_download(*, document: Document, user, order_reference=None) -> 
     if document.customer_id is None:
         return _same_reference(order_reference, document.access_reference)
     return False
+
+
+def document_get(*, pk: int) -> Document | None:
+    """The document behind a link whose access was checked otherwise (a signed
+    link, core.signed_links), or None."""
+    return Document.objects.filter(pk=pk).first()
 
 
 def document_get_for_download(*, pk: int, user, order_reference=None) -> Document | None:

@@ -25,19 +25,14 @@ from core.money import format_money
 from core.types import Buyer, address_lines
 
 from .credit_notes import credit_note_lines_for_amount
+from .dates import seller_date, seller_localtime
 from .exceptions import BillingError, DocumentNotIssuable
 from .facturx import einvoice_assert_complete
 from .models import Document
-from .numbering import document_number_next
+from .numbering import document_number_and_time
 from .periods import period_assert_open
 from .rendering import snapshot_to_pdf
-from .tax import (
-    REVERSE_CHARGE_MENTION,
-    LineInput,
-    TaxComputation,
-    reverse_charge_applies,
-    tax_compute,
-)
+from .tax import LineInput, TaxComputation, tax_compute, vat_mentions
 
 logger = logging.getLogger(__name__)
 
@@ -69,11 +64,11 @@ def seller_snapshot() -> dict:
 
 
 def _iso(value: datetime | None) -> str:
-    return timezone.localtime(value).isoformat() if value else ""
+    return seller_localtime(value).isoformat() if value else ""
 
 
 def _date(value: datetime | None) -> str:
-    return timezone.localdate(value).isoformat() if value else ""
+    return seller_date(value).isoformat() if value else ""
 
 
 def _lines_snapshot(tax: TaxComputation) -> list[dict]:
@@ -102,10 +97,10 @@ def _breakdown_snapshot(tax: TaxComputation) -> list[dict]:
 
 
 def _legal_mentions(
-    *, kind: str, seller: dict, currency: str, extra: Sequence[str] = (), reverse_charge: bool = False
+    *, kind: str, seller: dict, currency: str, extra: Sequence[str] = (), categories: Sequence[str] = ()
 ) -> list[str]:
     mentions = []
-    if kind != Document.Kind.RECEIPT and not reverse_charge:
+    if kind != Document.Kind.RECEIPT and {"S"} & set(categories):
         mentions.append("Prices include VAT. VAT is shown per rate in the breakdown.")
     if seller.get("vat_id"):
         mentions.append(f"Seller VAT number: {seller['vat_id']}")
@@ -113,6 +108,9 @@ def _legal_mentions(
         mentions.append(f"Registration: {seller['registration']}")
     mentions.append(f"Amounts in {currency.upper()}.")
     mentions.extend(extra)
+    # Why a line carries no VAT (intra-Community supply, reverse charge,
+    # export, outside the scope): the article of the VAT Directive.
+    mentions.extend(m for m in vat_mentions(categories) if m not in mentions)
     return mentions
 
 
@@ -124,7 +122,7 @@ def _document_create(
     lines: list[dict],
     vat_breakdown: list[dict],
     totals: dict,
-    issued_at: datetime,
+    issued_at: datetime | None,
     customer=None,
     order: OrderRef | None = None,
     related_document: Document | None = None,
@@ -135,16 +133,15 @@ def _document_create(
 ) -> Document:
     """Number and store one document. The caller holds the transaction.
     A receipt or credit note belongs to its invoice's order (`related_document`)."""
-    year = timezone.localdate(issued_at).year
     seller = seller_snapshot()
-    # Before the number is taken (a refusal numbers nothing): the period must
-    # be open (accountants close periods), and an invoice or credit note must
-    # carry what its Factur-X e-invoice requires.
+    # An invoice or credit note must carry what its Factur-X e-invoice
+    # requires, and its period must be open (accountants close periods); a
+    # refusal rolls the transaction back whole, so it numbers nothing.
+    categories = [row.get("category") or "S" for row in vat_breakdown]
+    einvoice_assert_complete(kind=kind, seller=seller, buyer=buyer.as_snapshot(), categories=categories)
+    # The issue time is read under the series' lock (billing.numbering).
+    number, issued_at = document_number_and_time(kind=kind, issued_at=issued_at)
     period_assert_open(issued_at)
-    einvoice_assert_complete(
-        kind=kind, seller=seller, buyer=buyer.as_snapshot(), reverse_charge=bool((extra or {}).get("reverse_charge"))
-    )
-    number = document_number_next(kind=kind, year=year)
     currency = currency.lower()
     snapshot = {
         "version": SNAPSHOT_VERSION,
@@ -172,8 +169,7 @@ def _document_create(
         "totals": totals,
         "payment_reference": payment_reference,
         "legal_mentions": _legal_mentions(
-            kind=kind, seller=seller, currency=currency, extra=extra_mentions,
-            reverse_charge=bool((extra or {}).get("reverse_charge")),
+            kind=kind, seller=seller, currency=currency, extra=extra_mentions, categories=categories,
         ),
         **(extra or {}),
     }
@@ -235,19 +231,13 @@ def invoice_issue(
     Idempotent for a Stripe invoice: a second call with the same
     `stripe_invoice_id` returns the invoice already issued.
 
-    Reverse charge (billing.tax.reverse_charge_applies: a business buyer with a
-    valid VAT id of another EU member state): the lines are invoiced at 0 %,
-    VAT category AE, with the mention; the amounts charged do not change, so
-    each line's amount is its net amount and the total is what was paid. A
-    caller that sells B2B at net prices passes the net amounts as `lines`.
+    Each line carries the VAT rate and category its caller decided at sale
+    time (billing.tax.vat_treatment: the checkout, where the buyer saw and
+    paid it); the document prints the mention of every exempt or reverse
+    charged category (billing.tax.CATEGORY_MENTIONS).
     """
-    seller = seller_snapshot()
-    reverse_charge = reverse_charge_applies(
-        seller_country=seller.get("country", ""), buyer_country=buyer.country, buyer_vat_id=buyer.vat_id
-    )
-    tax = tax_compute(lines=lines, reverse_charge=reverse_charge)
-    if reverse_charge:
-        extra_mentions = [*extra_mentions, REVERSE_CHARGE_MENTION]
+    tax = tax_compute(lines=lines)
+    reverse_charge = any(line.vat_category == "AE" for line in tax.lines)
     with transaction.atomic():
         if stripe_invoice_id:
             existing = Document.objects.filter(stripe_invoice_id=stripe_invoice_id).first()
@@ -260,7 +250,7 @@ def invoice_issue(
             lines=_lines_snapshot(tax),
             vat_breakdown=_breakdown_snapshot(tax),
             totals={"net": tax.total_net, "tax": tax.total_tax, "gross": tax.total_gross},
-            issued_at=issued_at or timezone.now(),
+            issued_at=issued_at,
             customer=customer,
             order=order,
             payment_reference=payment_reference,
@@ -294,7 +284,7 @@ def receipt_issue(
             lines=snap["lines"],
             vat_breakdown=snap["vat_breakdown"],
             totals=snap["totals"],
-            issued_at=issued_at or timezone.now(),
+            issued_at=issued_at,
             customer=invoice.customer,
             related_document=invoice,
             payment_reference=payment_reference or invoice.payment_reference,
@@ -326,9 +316,12 @@ def credit_note_issue(
             raise BillingError("Give either the credited lines or the credited amount.")
         if lines is None:
             lines = credit_note_lines_for_amount(invoice=invoice, amount=amount)
-        # A credit note follows its invoice's VAT treatment (reverse charge or not).
+        # A credit note follows its invoice's VAT treatment: lines from the
+        # invoice carry their categories; an invoice with only the old flag
+        # is reverse charged whole.
         reverse_charge = bool(invoice.snapshot.get("reverse_charge"))
-        tax = tax_compute(lines=lines, reverse_charge=reverse_charge)
+        tax = tax_compute(lines=lines, reverse_charge=reverse_charge and not any(li.vat_category for li in lines))
+        reverse_charge = any(line.vat_category == "AE" for line in tax.lines)
         credited = sum(
             Document.objects.filter(kind=Document.Kind.CREDIT_NOTE, related_document=invoice).values_list(
                 "total_gross", flat=True
@@ -348,15 +341,12 @@ def credit_note_issue(
             lines=_lines_snapshot(tax),
             vat_breakdown=_breakdown_snapshot(tax),
             totals={"net": tax.total_net, "tax": tax.total_tax, "gross": tax.total_gross},
-            issued_at=issued_at or timezone.now(),
+            issued_at=issued_at,
             customer=invoice.customer,
             related_document=invoice,
             payment_reference=refund_reference,
             extra={"reason": reason, "reverse_charge": reverse_charge},
-            extra_mentions=[
-                f"This credit note reduces invoice {invoice.number}.",
-                *([REVERSE_CHARGE_MENTION] if reverse_charge else []),
-            ],
+            extra_mentions=[f"This credit note reduces invoice {invoice.number}."],
         )
 
 

@@ -4,9 +4,15 @@ Shop prices include VAT, so a document works the tax *out of* the gross:
 for each VAT rate, the gross amounts of the lines at that rate are summed,
 and VAT = gross x rate / (100 + rate), rounded half-up to the minor unit once
 per document and rate; net = gross - VAT. The per-rate breakdown is the
-authoritative figure (it is what the seller declares); each line also shows
-its own net/VAT, rounded the same way, for reading only, so the lines' VAT may
-differ from the breakdown by a minor unit or two.
+authoritative figure (it is what the seller declares); the breakdown's net
+is then split over its lines in proportion to their gross (core.money.allocate,
+largest remainder), so that the lines' nets add up to the breakdown to the
+minor unit, on the PDF and in the XML alike.
+
+Which VAT applies where (place of supply) is decided by vat_treatment():
+the seller's rates at home, the consumer's state's rates under the
+One-Stop-Shop, 0 % with a category and mention for intra-Community supplies
+(K), reverse charge (AE), exports (G) and supplies outside the scope (O).
 
 Amounts are integer minor units (zero-decimal currencies need nothing special:
 the minor unit is the unit). Rates are Decimal percentages. No float anywhere.
@@ -16,9 +22,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from core.countries import EU_MEMBER_STATES, vat_id_country, vat_id_is_valid
+from core.countries import EU_MEMBER_STATES
+from core.money import allocate
 
 from .exceptions import TaxComputationError
+from .vat_rates import member_state_rate
 
 RATE_QUANTUM = Decimal("0.01")
 HUNDRED = Decimal(100)
@@ -53,6 +61,8 @@ class LineInput:
     unit_amount: int
     vat_rate: Decimal
     sku: str = ""
+    # EN 16931 VAT category (UNTDID 5305); "" = S, or Z at 0 %.
+    vat_category: str = ""
 
     @property
     def gross(self) -> int:
@@ -66,11 +76,11 @@ class TaxedLine:
     quantity: int
     vat_rate: Decimal
     unit_gross: int
-    unit_net: int  # display only
+    unit_net: int  # net / quantity, rounded half-up (what the PDF prints)
     gross: int
-    tax: int  # display only (the breakdown is authoritative)
-    net: int  # display only
-    vat_category: str = "S"  # EN 16931 VAT category (UNTDID 5305): S, Z or AE
+    tax: int  # gross - net
+    net: int  # the line's share of its breakdown row's net (the lines add up to it)
+    vat_category: str = "S"  # EN 16931 VAT category (UNTDID 5305): S, Z, K, AE, G or O
 
 
 @dataclass(frozen=True)
@@ -102,23 +112,73 @@ def _check_line(line: LineInput) -> None:
     # credit for unused time); the document as a whole may not be negative.
 
 
-def tax_compute(*, lines: Iterable[LineInput], reverse_charge: bool = False) -> TaxComputation:
-    """Per-line display figures, the per-rate breakdown and the document totals.
+def _line_category(line: LineInput, rate: Decimal, reverse_charge: bool) -> str:
+    if reverse_charge:
+        return "AE"
+    if line.vat_category:
+        if line.vat_category not in VAT_CATEGORIES:
+            raise TaxComputationError(f"line {line.name!r}: unknown VAT category {line.vat_category!r}")
+        return line.vat_category
+    return vat_category(rate)
 
-    With `reverse_charge` (see reverse_charge_applies) every line is taxed at
-    0 % in category AE: the amount of each line is charged as it is, and all of
-    it is net (the buyer accounts for the VAT).
+
+def _split_net(net: int, grosses: list[int]) -> list[int]:
+    """A breakdown row's net over its lines, in proportion to their gross."""
+    if all(gross > 0 for gross in grosses):
+        return allocate(net, grosses)
+    # A credit line (negative) among them: each line's own figure, the
+    # difference on the largest line.
+    total = sum(grosses)
+    parts = [(Decimal(net) * gross / total).quantize(Decimal(1), rounding=ROUND_HALF_UP) if total else 0
+             for gross in grosses]
+    parts = [int(part) for part in parts]
+    largest = max(range(len(grosses)), key=lambda i: abs(grosses[i]))
+    parts[largest] += net - sum(parts)
+    return parts
+
+
+def _round_div(amount: int, quantity: int) -> int:
+    return int((Decimal(amount) / Decimal(quantity)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def tax_compute(*, lines: Iterable[LineInput], reverse_charge: bool = False) -> TaxComputation:
+    """Per-line figures, the per-rate breakdown and the document totals.
+
+    Lines are grouped by VAT category and rate; each line keeps the category
+    it was given (vat_treatment decides it at checkout). With `reverse_charge`
+    every line is taxed at 0 % in category AE (kept for documents that only
+    know that flag).
     """
     lines = list(lines)
     if not lines:
         raise TaxComputationError("a document needs at least one line")
-    taxed: list[TaxedLine] = []
-    gross_by_rate: dict[Decimal, int] = {}
+    keyed: list[tuple[LineInput, tuple[str, Decimal]]] = []
+    gross_by_key: dict[tuple[str, Decimal], int] = {}
     for line in lines:
         _check_line(line)
         rate = normalize_rate(0 if reverse_charge else line.vat_rate)
-        gross = line.gross
+        category = _line_category(line, rate, reverse_charge)
+        if category != "S" and rate != 0:
+            raise TaxComputationError(f"line {line.name!r}: VAT category {category} is charged at 0 %, not {rate}")
+        key = (category, rate)
+        keyed.append((line, key))
+        gross_by_key[key] = gross_by_key.get(key, 0) + line.gross
+
+    if sum(gross_by_key.values()) < 0:
+        raise TaxComputationError("a document's lines may not add up to a negative total")
+    breakdown = []
+    nets: dict[int, int] = {}
+    for key in sorted(gross_by_key, key=lambda k: (k[1], k[0]), reverse=True):
+        category, rate = key
+        gross = gross_by_key[key]
         tax = vat_from_gross(gross, rate)
+        breakdown.append(RateBreakdown(rate=rate, gross=gross, tax=tax, net=gross - tax, category=category))
+        members = [index for index, (_, line_key) in enumerate(keyed) if line_key == key]
+        for index, net in zip(members, _split_net(gross - tax, [keyed[i][0].gross for i in members]), strict=True):
+            nets[index] = net
+    taxed = []
+    for index, (line, (category, rate)) in enumerate(keyed):
+        net = nets[index]
         taxed.append(
             TaxedLine(
                 name=line.name,
@@ -126,25 +186,11 @@ def tax_compute(*, lines: Iterable[LineInput], reverse_charge: bool = False) -> 
                 quantity=line.quantity,
                 vat_rate=rate,
                 unit_gross=line.unit_amount,
-                unit_net=line.unit_amount - vat_from_gross(line.unit_amount, rate),
-                gross=gross,
-                tax=tax,
-                net=gross - tax,
-                vat_category=vat_category(rate, reverse_charge=reverse_charge),
-            )
-        )
-        gross_by_rate[rate] = gross_by_rate.get(rate, 0) + gross
-
-    if sum(gross_by_rate.values()) < 0:
-        raise TaxComputationError("a document's lines may not add up to a negative total")
-    breakdown = []
-    for rate in sorted(gross_by_rate, reverse=True):
-        gross = gross_by_rate[rate]
-        tax = vat_from_gross(gross, rate)
-        breakdown.append(
-            RateBreakdown(
-                rate=rate, gross=gross, tax=tax, net=gross - tax,
-                category=vat_category(rate, reverse_charge=reverse_charge),
+                unit_net=_round_div(net, line.quantity),
+                gross=line.gross,
+                tax=line.gross - net,
+                net=net,
+                vat_category=category,
             )
         )
     return TaxComputation(
@@ -165,43 +211,134 @@ def lines_from_snapshot(lines: Sequence[dict]) -> list[LineInput]:
             quantity=int(line["quantity"]),
             unit_amount=int(line["unit_gross"]),
             vat_rate=Decimal(line["vat_rate"]),
+            vat_category=line.get("vat_category", ""),
         )
         for line in lines
     ]
 
 
 # ---------------------------------------------------------------------------
-# VAT categories and the intra-EU B2B reverse charge
+# Place of supply: which VAT, at which rate, with which category and mention
 # ---------------------------------------------------------------------------
+GOODS = "goods"
+SERVICES = "services"
+SUPPLY_KINDS = [(GOODS, "Goods"), (SERVICES, "Services")]
+
+# EN 16931 VAT categories (UNTDID 5305) the shop uses.
+VAT_CATEGORIES = frozenset({"S", "Z", "K", "AE", "G", "O"})
+
 REVERSE_CHARGE_MENTION = (
     "Reverse charge: VAT to be accounted for by the customer "
     "(Article 196 of Council Directive 2006/112/EC)."
 )
+INTRA_COMMUNITY_MENTION = (
+    "Exempt intra-Community supply of goods "
+    "(Article 138 of Council Directive 2006/112/EC)."
+)
+EXPORT_MENTION = "Export outside the EU: exempt from VAT (Article 146 of Council Directive 2006/112/EC)."
+OUT_OF_SCOPE_MENTION = (
+    "Services supplied outside the EU: not subject to EU VAT "
+    "(place of supply outside the EU, Articles 44 and 59 of Council Directive 2006/112/EC)."
+)
+# Per category: the mention printed on the document, and the exemption reason
+# (text, VATEX code) of the e-invoice's VAT breakdown (BT-120, BT-121).
+CATEGORY_MENTIONS = {
+    "K": INTRA_COMMUNITY_MENTION,
+    "AE": REVERSE_CHARGE_MENTION,
+    "G": EXPORT_MENTION,
+    "O": OUT_OF_SCOPE_MENTION,
+}
+EXEMPTION_REASONS = {
+    "K": ("Intra-Community supply", "VATEX-EU-IC"),
+    "AE": ("Reverse charge", "VATEX-EU-AE"),
+    "G": ("Export outside the EU", "VATEX-EU-G"),
+    "O": ("Not subject to VAT", "VATEX-EU-O"),
+}
 
 
 def vat_category(rate, *, reverse_charge: bool = False) -> str:
-    """EN 16931 VAT category code (UNTDID 5305) of a rate: AE (reverse charge),
-    S (standard or reduced rate) or Z (zero rated)."""
+    """EN 16931 VAT category code (UNTDID 5305) of a rate with no other
+    treatment: AE (reverse charge), S (standard or reduced rate) or Z (zero rated)."""
     if reverse_charge:
         return "AE"
     return "S" if normalize_rate(rate) > 0 else "Z"
 
 
-def reverse_charge_applies(*, seller_country: str, buyer_country: str, buyer_vat_id: str) -> bool:
-    """True for a B2B sale from an EU seller to a business in another EU member
-    state: the buyer gives a VAT id that is well formed (country prefix, check
-    digits, python-stdnum) and whose prefix is the buyer's country.
+def vat_mentions(categories: Iterable[str]) -> list[str]:
+    """The legal mentions a document with lines in these categories carries."""
+    present = set(categories)
+    return [mention for category, mention in CATEGORY_MENTIONS.items() if category in present]
 
-    A malformed or foreign-prefixed VAT id gives the ordinary VAT-inclusive
-    invoice (the VAT id is still printed): the shop cannot zero-rate a sale on
-    an id it cannot trust. VIES (online) validation is out of scope.
+
+@dataclass(frozen=True)
+class VatTreatment:
+    """How one supply is taxed: where (`country`, "" when no EU VAT is
+    charged), at which rate and in which EN 16931 category."""
+
+    kind: str  # domestic, distance_sale, oss, intra_community, reverse_charge, export, out_of_scope
+    category: str
+    rate: Decimal
+    country: str
+
+    @property
+    def mention(self) -> str:
+        return CATEGORY_MENTIONS.get(self.category, "")
+
+
+def vat_treatment(
+    *, seller_country: str, buyer_country: str, supply: str, seller_rate, tax_category: str,
+    business_vat_id_verified: bool, oss: bool,
+) -> VatTreatment:
+    """The VAT of one supply by its place of supply (Council Directive 2006/112/EC).
+
+    - a buyer in the seller's country: the seller's rate (the product's own);
+    - a business of another member state whose VAT id was verified (VIES):
+      goods are an exempt intra-Community supply (K, art. 138), services are
+      reverse charged (AE, art. 196);
+    - a consumer (or a business whose VAT id could not be verified) in another
+      member state: their state's rate for the product's tax category when the
+      seller is in the One-Stop-Shop (`oss`: over the EU distance-selling
+      threshold, or opted in), else the seller's rate;
+    - a buyer outside the EU: goods are exported (G, art. 146); services are
+      outside the scope of EU VAT (O).
+
+    A seller outside the EU (not what this shop is built for) charges its own rate.
     """
     seller_country = (seller_country or "").upper()
     buyer_country = (buyer_country or "").upper()
-    if seller_country not in EU_MEMBER_STATES or buyer_country not in EU_MEMBER_STATES:
-        return False
-    if buyer_country == seller_country or not buyer_vat_id:
-        return False
-    if vat_id_country(buyer_vat_id) != buyer_country:
-        return False
-    return vat_id_is_valid(buyer_vat_id)
+    seller_rate = normalize_rate(seller_rate)
+    domestic = VatTreatment(kind="domestic", category=vat_category(seller_rate), rate=seller_rate,
+                            country=seller_country)
+    if supply not in (GOODS, SERVICES):
+        raise TaxComputationError(f"a supply is goods or services, not {supply!r}")
+    if seller_country not in EU_MEMBER_STATES or not buyer_country or buyer_country == seller_country:
+        return domestic
+    zero = Decimal("0.00")
+    if buyer_country not in EU_MEMBER_STATES:
+        if supply == GOODS:
+            return VatTreatment(kind="export", category="G", rate=zero, country="")
+        return VatTreatment(kind="out_of_scope", category="O", rate=zero, country="")
+    if business_vat_id_verified:
+        if supply == GOODS:
+            return VatTreatment(kind="intra_community", category="K", rate=zero, country="")
+        return VatTreatment(kind="reverse_charge", category="AE", rate=zero, country="")
+    if oss:
+        rate = normalize_rate(member_state_rate(buyer_country, tax_category))
+        return VatTreatment(kind="oss", category=vat_category(rate), rate=rate, country=buyer_country)
+    return VatTreatment(kind="distance_sale", category=domestic.category, rate=seller_rate, country=seller_country)
+
+
+def unit_amount_charged(*, price: int, seller_rate, treatment: VatTreatment) -> int:
+    """What one unit costs the buyer, VAT included, under `treatment`.
+
+    Catalogue prices include the seller's own VAT. Its net (price less that
+    VAT, half-up) is the price of the goods everywhere: the buyer pays it plus
+    the VAT of their treatment, rounded half-up (nothing more for exempt or
+    reverse-charged supplies). At the seller's own rate the price is unchanged.
+    """
+    seller_rate = normalize_rate(seller_rate)
+    if treatment.rate == seller_rate:
+        return int(price)
+    net = int(price) - vat_from_gross(int(price), seller_rate)
+    vat = (Decimal(net) * treatment.rate / HUNDRED).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return net + int(vat)

@@ -15,8 +15,8 @@ class CategoryAdmin(admin.ModelAdmin):
 
 @admin.register(TaxRate)
 class TaxRateAdmin(admin.ModelAdmin):
-    list_display = ["name", "rate", "country"]
-    list_filter = ["country"]
+    list_display = ["name", "rate", "country", "category"]
+    list_filter = ["country", "category"]
 
 
 @admin.register(Product)
@@ -31,7 +31,8 @@ class ProductAdmin(admin.ModelAdmin):
     readonly_fields = ["created_at"]
     fieldsets = [
         (None, {"fields": ["name", "slug", "sku", "category", "description", "image", "active"]}),
-        ("Price", {"fields": ["unit_amount", "currency", "tax_rate"], "description": "Minor units (cents), VAT included."}),
+        ("Price", {"fields": ["unit_amount", "currency", "tax_rate", "supply"],
+                   "description": "Minor units (cents), VAT included at the tax rate (the seller's country's)."}),
         ("Stock", {"fields": ["stock", "created_at"]}),
     ]
 

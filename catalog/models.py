@@ -17,6 +17,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import get_language, to_locale
 
+from billing.tax import GOODS, SUPPLY_KINDS
+from billing.vat_rates import STANDARD, TAX_CATEGORIES
 from core.money import format_rate
 
 
@@ -43,6 +45,12 @@ class TaxRate(models.Model):
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
     )
     country = models.CharField(max_length=2, default="FR", help_text="ISO 3166-1 alpha-2")
+    # What the products at this rate are for VAT in every member state: picks
+    # the consumer's state's rate under the One-Stop-Shop (billing.vat_rates).
+    category = models.CharField(
+        "tax category", max_length=16, choices=TAX_CATEGORIES, default=STANDARD,
+        help_text="Picks the rate of the buyer's member state for consumers in other EU states (One-Stop-Shop).",
+    )
 
     class Meta:
         db_table = "shop_taxrate"
@@ -80,6 +88,12 @@ class Product(models.Model):
     unit_amount = models.PositiveIntegerField(help_text="Price in minor units (cents), VAT included")
     currency = models.CharField(max_length=3, default=default_currency, choices=currency_choices)
     tax_rate = models.ForeignKey(TaxRate, on_delete=models.PROTECT, related_name="products")
+    # Goods or services: decides the VAT of sales to businesses of other EU
+    # states (K or AE) and outside the EU (G or O); see billing.tax.
+    supply = models.CharField(
+        "goods or services", max_length=8, choices=SUPPLY_KINDS, default=GOODS,
+        help_text="Goods are shipped; services are performed or supplied electronically.",
+    )
     # Units on the shelf not held by any order awaiting payment. Placing an order
     # takes units off with a conditional UPDATE; cancelling/expiring puts them back.
     stock = models.PositiveIntegerField(default=0)
@@ -93,6 +107,13 @@ class Product(models.Model):
         ordering = ["category__position", "name"]
         constraints = [
             models.CheckConstraint(condition=models.Q(stock__gte=0), name="product_stock_not_negative"),
+        ]
+        indexes = [
+            # The storefront's list (shop.views.product_list): active products
+            # by name, in all categories or in one, read in index order.
+            models.Index(fields=["name", "id"], condition=models.Q(active=True), name="product_active_by_name"),
+            models.Index(fields=["category", "name", "id"], condition=models.Q(active=True),
+                         name="product_active_by_category"),
         ]
 
     def __str__(self):

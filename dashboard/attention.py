@@ -19,7 +19,7 @@ from billing.selectors import documents_without_pdf
 from core.selectors import emails_unsent
 from orders.selectors import orders_awaiting_payment_past_expiry
 from payments.models import Dispute
-from payments.selectors import disputes_needing_response, refunds_failed_since, refunds_pending_since
+from payments.selectors import disputes_needing_response, events_stuck, refunds_failed_since, refunds_pending_since
 from subscriptions.selectors import subscriptions_past_due
 
 # A refund Stripe has not confirmed after this long is waiting for a retry or a look.
@@ -130,6 +130,16 @@ def pdfs_missing(user, now) -> Item | None:
     )
 
 
+def webhook_events_stuck(user, now) -> Item | None:
+    if not user.has_perm("payments.view_webhookevent"):
+        return None
+    return Item(
+        key="events-stuck", label="Stuck events", count=events_stuck().count(),
+        url=_admin_list("payments_webhookevent", status__exact="stuck"),
+        help="Stripe events that failed every retry: read the error, fix the cause, then run them again.",
+    )
+
+
 def emails_not_sent(user, now) -> Item | None:
     if not user.has_perm("core.view_outgoingemail"):
         return None
@@ -143,8 +153,8 @@ def emails_not_sent(user, now) -> Item | None:
     )
 
 
-ITEMS = [disputes, refunds_failed, refunds_pending, orders_overdue, subscriptions_overdue, pdfs_missing,
-         emails_not_sent]
+ITEMS = [webhook_events_stuck, disputes, refunds_failed, refunds_pending, orders_overdue, subscriptions_overdue,
+         pdfs_missing, emails_not_sent]
 
 
 def attention_items(*, user, now: datetime | None = None) -> list[Item]:

@@ -33,7 +33,7 @@ class OrderLineInline(ReadOnlyTabularInline):
 
     @admin.display(description="VAT")
     def vat(self, obj):
-        return format_rate(obj.vat_rate)
+        return f"{format_rate(obj.vat_rate)} ({obj.vat_category})"
 
 
 class DocumentInline(ReadOnlyTabularInline):
@@ -69,13 +69,14 @@ class OrderAdmin(admin.ModelAdmin):
         "created_at", "expires_at", "paid_at", "closed_at", "stripe_checkout_session_id",
         "stripe_payment_intent_id", "payment_error",
         "billing_name", "billing_company", "billing_line1", "billing_postal_code", "billing_city",
-        "billing_country", "vat_id",
+        "billing_country", "vat_id", "vat_id_status", "vat_id_checked_at", "vat_id_check_detail",
     )
     fieldsets = (
         (None, {"fields": ("reference", "status", "needs_attention", "customer", "email", "total_display",
                            "paid_display", "payment_error")}),
         ("Billing address", {"fields": ("billing_name", "billing_company", "billing_line1", "billing_postal_code",
-                                        "billing_city", "billing_country", "vat_id")}),
+                                        "billing_city", "billing_country", "vat_id", "vat_id_status",
+                                        "vat_id_checked_at", "vat_id_check_detail")}),
         ("Dates", {"fields": ("created_at", "expires_at", "paid_at", "closed_at")}),
         ("Stripe", {"fields": ("stripe_checkout_session_id", "stripe_payment_intent_id")}),
     )

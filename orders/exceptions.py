@@ -39,3 +39,13 @@ class PaymentMismatch(OrderError):
             f"Stripe reports {amount_paid} {currency.upper()} paid for order {order.number}, "
             f"which totals {order.total} {order.currency.upper()}."
         )
+
+
+class QuoteChanged(OrderError):
+    """The prices for the buyer's address differ from what the customer was
+    shown (another VAT applies): they confirm the new amounts first."""
+
+    def __init__(self, quote):
+        self.quote = quote
+        super().__init__("The VAT for your billing address changes the amounts: check the new total, "
+                         "then continue to payment.")

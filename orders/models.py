@@ -47,6 +47,15 @@ class Order(models.Model):
     billing_city = models.CharField("city", max_length=100)
     billing_country = models.CharField("country", max_length=2)
     vat_id = models.CharField("VAT id", max_length=20, blank=True)
+    # The VAT id's check at checkout (VIES): only a verified id of the
+    # billing country makes an EU business sale exempt or reverse charged.
+    vat_id_status = models.CharField(
+        "VAT id check", max_length=12, blank=True,
+        choices=[("valid", "Valid (VIES)"), ("invalid", "Not registered (VIES)"),
+                 ("unavailable", "VIES unavailable"), ("mismatch", "Not of the billing country")],
+    )
+    vat_id_checked_at = models.DateTimeField("VAT id checked at", null=True, blank=True)
+    vat_id_check_detail = models.CharField("VAT id check answer", max_length=300, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     expires_at = models.DateTimeField(help_text="The stock reservation ends then if unpaid")
@@ -114,6 +123,8 @@ class OrderLine(models.Model):
     unit_amount = models.PositiveIntegerField(help_text="Unit price in minor units, VAT included")
     quantity = models.PositiveIntegerField()
     vat_rate = models.DecimalField(max_digits=5, decimal_places=2)
+    # EN 16931 VAT category decided at checkout (billing.tax.vat_treatment).
+    vat_category = models.CharField(max_length=3, default="S")
 
     class Meta:
         ordering = ["pk"]

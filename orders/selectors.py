@@ -1,23 +1,33 @@
 """Reads on orders."""
 
+import re
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 
 from billing.models import Document
 from core.db import local_period
 
-from .models import Order, OrderLine
+from .documents import PAID_STATUSES
+from .models import Order
 
 
 def order_list_for_customer(*, user) -> QuerySet[Order]:
-    """The signed-in customer's orders, newest first, with their lines."""
-    return (
-        Order.objects.filter(customer=user)
-        .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.order_by("pk")))
-        .order_by("-created_at")
-    )
+    """The signed-in customer's orders, newest first (the caller pages and
+    prefetches what it shows)."""
+    return Order.objects.filter(customer=user).order_by("-created_at", "-pk")
+
+
+def order_last_billing_for_customer(*, user) -> dict:
+    """The billing details of the customer's latest order, to prefill the next
+    checkout ({} for a first order)."""
+    if user is None or not user.is_authenticated:
+        return {}
+    fields = ("billing_name", "billing_company", "billing_line1", "billing_postal_code", "billing_city",
+              "billing_country", "vat_id")
+    return Order.objects.filter(customer=user).order_by("-created_at", "-pk").values(*fields).first() or {}
 
 
 def order_get_for_viewer(*, reference, user) -> Order | None:
@@ -35,6 +45,35 @@ def order_get_for_viewer(*, reference, user) -> Order | None:
     if user.is_authenticated and (user.pk == order.customer_id or user.is_staff):
         return order
     return None
+
+
+# "ORD-000123", "ord 123", "#123" or "123": the number the pages and e-mails show.
+_ORDER_NUMBER_RE = re.compile(r"^\s*#?\s*(?:ORD[-\s]*)?0*(\d{1,12})\s*$", re.IGNORECASE)
+# Orders listed in a "find my order" e-mail when no reference is given.
+ORDER_FIND_MAX = 10
+
+
+def order_find_for_email(*, email: str, reference: str = "") -> list[Order]:
+    """The orders placed with `email` (any letter case) that match `reference`
+    (an order number as shown, "ORD-000123", or the reference of its link),
+    or, with no reference, the latest few. Only ever e-mailed to `email`."""
+    orders = Order.objects.filter(email__iexact=email.strip()).order_by("-created_at", "-pk")
+    reference = (reference or "").strip()
+    if not reference:
+        return list(orders[:ORDER_FIND_MAX])
+    match = _ORDER_NUMBER_RE.match(reference)
+    if match:
+        return list(orders.filter(pk=int(match.group(1))))
+    try:
+        return list(orders.filter(reference=uuid.UUID(reference)))
+    except ValueError:
+        return []
+
+
+def order_get_by_reference(*, reference) -> Order | None:
+    """The order behind a link whose access was checked otherwise (a signed
+    link, core.signed_links), or None."""
+    return Order.objects.filter(reference=reference).first()
 
 
 def order_list_for_viewer(*, user) -> QuerySet[Order]:
@@ -109,3 +148,17 @@ def orders_awaiting_payment_past_expiry(*, now: datetime) -> QuerySet[Order]:
     reconciliation job settles them every few minutes, so any that stay here
     need a look (Stripe unreachable, a session that cannot be expired)."""
     return Order.objects.filter(status=Order.Status.AWAITING_PAYMENT, expires_at__lt=now)
+
+
+def orders_paid_without_documents(*, paid_before: datetime) -> QuerySet[Order]:
+    """Paid orders (refunded since or not) missing their invoice or receipt,
+    paid before `paid_before`: the "issue documents" task was lost (a worker
+    killed mid-task, a message dropped)."""
+    complete = Order.objects.filter(
+        documents__kind__in=(Document.Kind.INVOICE, Document.Kind.RECEIPT)
+    ).annotate(kinds=Count("documents__kind", distinct=True)).filter(kinds=2).values("pk")
+    return (
+        Order.objects.filter(status__in=PAID_STATUSES, paid_at__lt=paid_before)
+        .exclude(pk__in=complete)
+        .order_by("paid_at")
+    )

@@ -13,12 +13,14 @@ from django.db.models import F
 from django.utils import timezone
 
 from audit.services import audit_record
+from billing.vies import VatIdCheck
 from catalog.models import Product
 from core.money import format_money
 
 from . import tasks
-from .exceptions import InvalidQuantity, OrderError, OrderStateError, OutOfStock, PaymentMismatch
+from .exceptions import InvalidQuantity, OrderError, OrderStateError, OutOfStock, PaymentMismatch, QuoteChanged
 from .models import Order, OrderLine
+from .pricing import order_quote
 
 logger = logging.getLogger(__name__)
 
@@ -56,14 +58,19 @@ def validate_quantity(raw) -> int:
 
 
 def order_place(
-    *, items: Sequence[CartItem], email: str, billing: BillingDetails, customer=None
+    *, items: Sequence[CartItem], email: str, billing: BillingDetails, customer=None,
+    vat_check: VatIdCheck | None = None, quote_key: str | None = None,
 ) -> Order:
     """Place an order and reserve its stock, in one transaction.
 
     Prices, VAT rates and currency come from the database, never from the
-    request. Stock is taken with a conditional UPDATE (`stock >= quantity`), so
-    two customers racing for the last unit cannot both get it: the second
-    UPDATE matches no row and the whole order rolls back.
+    request; the VAT is the buyer's place of supply's (orders.pricing), with
+    `vat_check` the VIES answer on the buyer's VAT id (checked by the caller,
+    outside any transaction). With `quote_key` (what the customer was shown),
+    an order whose amounts differ is refused (QuoteChanged) instead of placed.
+    Stock is taken with a conditional UPDATE (`stock >= quantity`), so two
+    customers racing for the last unit cannot both get it: the second UPDATE
+    matches no row and the whole order rolls back.
     """
     if not items:
         raise OrderError("Your cart is empty.")
@@ -80,6 +87,12 @@ def order_place(
     currencies = {p.currency for p in products.values()}
     if len(currencies) != 1:
         raise OrderError("Products in different currencies cannot be bought in one order.")
+    if vat_check is not None and vat_check.vat_id != billing.vat_id.replace(" ", "").upper():
+        raise OrderError("The VAT id check is not for this VAT id.")
+    quote = order_quote(items=[(products[pk], q) for pk, q in merged.items()], country=billing.country,
+                        vat_check=vat_check)
+    if quote_key is not None and quote_key != quote.key:
+        raise QuoteChanged(quote)
 
     now = timezone.now()
     with transaction.atomic():
@@ -97,7 +110,7 @@ def order_place(
             customer=customer if customer is not None and customer.is_authenticated else None,
             email=email,
             currency=currencies.pop(),
-            total=sum(products[pk].unit_amount * q for pk, q in merged.items()),
+            total=quote.total,
             billing_name=billing.name,
             billing_company=billing.company,
             billing_line1=billing.line1,
@@ -105,19 +118,23 @@ def order_place(
             billing_city=billing.city,
             billing_country=billing.country.upper(),
             vat_id=billing.vat_id.replace(" ", "").upper(),
+            vat_id_status=vat_check.status if vat_check else "",
+            vat_id_checked_at=vat_check.checked_at if vat_check else None,
+            vat_id_check_detail=vat_check.detail[:300] if vat_check else "",
             expires_at=now + timedelta(minutes=settings.ORDER_RESERVATION_MINUTES),
         )
         OrderLine.objects.bulk_create(
             OrderLine(
                 order=order,
-                product=products[pk],
-                sku=products[pk].sku,
-                name=products[pk].name,
-                unit_amount=products[pk].unit_amount,
-                quantity=quantity,
-                vat_rate=products[pk].tax_rate.rate,
+                product=line.product,
+                sku=line.product.sku,
+                name=line.product.name,
+                unit_amount=line.unit_amount,
+                quantity=line.quantity,
+                vat_rate=line.vat_rate,
+                vat_category=line.vat_category,
             )
-            for pk, quantity in merged.items()
+            for line in quote.lines
         )
         audit_record(
             action="order.placed", actor=order.customer or "customer", actor_label=order.email, order=order,
@@ -164,11 +181,13 @@ def order_attach_checkout_session(*, order_id: int, session_id: str, url: str, e
 
 
 def order_mark_paid(
-    *, order_id: int, amount_paid: int, currency: str, payment_intent_id: str = "", payment_reference: str = ""
+    *, order_id: int, amount_paid: int, currency: str, payment_intent_id: str = "", payment_reference: str = "",
+    paid_at=None,
 ) -> Order:
     """Record a confirmed payment. Idempotent: a second call changes nothing.
     `payment_reference` names the payment on the documents ("Card Visa ••••
-    4242, Stripe pi_..."). Once committed, the invoice and receipt are issued
+    4242, Stripe pi_..."); `paid_at` is when Stripe took the payment (the
+    charge's time; now when unknown). Once committed, the invoice and receipt are issued
     by a task (orders.tasks.issue_order_documents).
 
     A payment that does not match the order (amount or currency) is not
@@ -198,7 +217,7 @@ def order_mark_paid(
                 order.save(update_fields=["needs_attention", "stripe_payment_intent_id", "amount_paid"])
                 return order
             order.status = Order.Status.PAID
-            order.paid_at = timezone.now()
+            order.paid_at = paid_at or timezone.now()
             order.closed_at = None
             order.amount_paid = amount_paid
             order.payment_error = ""

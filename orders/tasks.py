@@ -1,13 +1,17 @@
 """Celery tasks of the orders package: thin, ids only, idempotent."""
 
 import logging
+from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
 
 from billing.exceptions import BillingError
 from billing.tasks import RETRY_OPTIONS, render_document_pdf
 
-from . import documents
+from . import documents, emails
+from .selectors import orders_paid_without_documents
 
 logger = logging.getLogger(__name__)
 
@@ -26,3 +30,23 @@ def issue_order_documents(order_id: int) -> None:
         return
     render_document_pdf.delay_on_commit(invoice.pk)
     render_document_pdf.delay_on_commit(receipt.pk)
+
+
+@shared_task(name="orders.tasks.send_order_links", **RETRY_OPTIONS)
+def send_order_links(email: str, reference: str = "") -> int:
+    """Enqueued by the "find my order" page: e-mail the signed links, off the
+    request, so the page answers in the same time whether or not there are orders."""
+    return emails.order_links_send(email=email, reference=reference)
+
+
+@shared_task(name="orders.tasks.issue_missing_order_documents", acks_late=True)
+def issue_missing_order_documents() -> int:
+    """Periodic: paid orders still without their invoice and receipt some
+    minutes after payment (the issuing task was lost). Issuing is idempotent
+    (row lock, existing documents returned), so a race with a late original
+    task still gives one invoice and one receipt."""
+    grace = timedelta(seconds=settings.ORDER_DOCUMENTS_SWEEP_AFTER_SECONDS)
+    ids = list(orders_paid_without_documents(paid_before=timezone.now() - grace).values_list("pk", flat=True)[:200])
+    for order_id in ids:
+        issue_order_documents.delay(order_id)
+    return len(ids)

@@ -168,3 +168,46 @@ class Dispute(models.Model):
     @property
     def needs_response(self) -> bool:
         return self.status in self.NEEDS_RESPONSE
+
+
+class WebhookEvent(models.Model):
+    """The inbox: one row per Stripe event, stored by the webhook endpoint as
+    it arrived (signature verified) and processed by a worker.
+
+    Unique by Stripe's event id, so a repeated delivery stores nothing new.
+    The worker claims the row with a conditional update (status, lease), lets
+    dj-stripe mirror the objects and runs the apps' receivers; a failure is
+    retried with backoff and, after the last attempt, the event is stuck:
+    staff see it in admin with its error and run it again from there.
+    """
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received"
+        PROCESSING = "processing", "Processing"
+        FAILED = "failed", "Failed (will retry)"
+        STUCK = "stuck", "Stuck (needs staff)"
+        PROCESSED = "processed", "Processed"
+
+    # Waiting for a worker, whether never tried or to be tried again.
+    TO_PROCESS = (Status.RECEIVED, Status.FAILED)
+
+    stripe_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=250, db_index=True)
+    # The body exactly as Stripe signed it.
+    body = models.TextField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+    # A worker holds the event until then; past it (the worker died) it may be claimed again.
+    locked_until = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+        indexes = [models.Index(fields=["status", "received_at"], name="webhook_event_status_received")]
+        permissions = [("run_webhookevent", "Can run a stuck webhook event again")]
+
+    def __str__(self):
+        return f"{self.type} {self.stripe_id}"

@@ -148,6 +148,7 @@ def refund_plan(
             chosen.append({
                 "line_id": line.pk, "sku": line.sku, "name": line.name, "quantity": int(quantity),
                 "unit_amount": line.unit_amount, "vat_rate": str(line.vat_rate),
+                "vat_category": line.vat_category,
             })
     if chosen:
         amount = sum(line["unit_amount"] * line["quantity"] for line in chosen)

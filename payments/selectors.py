@@ -1,14 +1,14 @@
 """Reads of the payments package: what is refundable on an order, its
 payment, the disputes waiting for staff."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from django.db.models import Count, F, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 
 from core.db import local_period
 from orders.models import Order
 
-from .models import Dispute, Payment, Refund
+from .models import Dispute, Payment, Refund, WebhookEvent
 
 
 def refund_totals(order: Order) -> dict[str, int]:
@@ -107,3 +107,19 @@ def refunds_pending_since(*, before: datetime) -> QuerySet[Refund]:
 def refunds_failed_since(*, since: datetime) -> QuerySet[Refund]:
     """Refunds Stripe refused since `since`: the customer has not been paid back."""
     return Refund.objects.filter(status=Refund.Status.FAILED, failed_at__gte=since)
+
+
+def events_stuck() -> QuerySet[WebhookEvent]:
+    """Webhook events that failed every attempt: staff look and run them again."""
+    return WebhookEvent.objects.filter(status=WebhookEvent.Status.STUCK)
+
+
+def events_to_sweep(*, now: datetime, grace: timedelta) -> QuerySet[WebhookEvent]:
+    """Events a lost message could leave behind: stored but never picked up
+    (`grace` after arrival), a retry past due by `grace`, or a run whose
+    worker died (its lease expired)."""
+    return WebhookEvent.objects.filter(
+        Q(status=WebhookEvent.Status.RECEIVED, received_at__lt=now - grace)
+        | Q(status=WebhookEvent.Status.FAILED, next_attempt_at__lt=now - grace)
+        | Q(status=WebhookEvent.Status.PROCESSING, locked_until__lt=now)
+    ).order_by("received_at")

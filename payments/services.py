@@ -37,6 +37,34 @@ def _absolute(path: str) -> str:
     return f"{settings.SITE_URL}{path}"
 
 
+def _session_create(*, order: Order, idempotency_key: str) -> str:
+    """A Checkout Session for the order, linked to it; its URL."""
+    expires_at = max(order.expires_at, timezone.now() + MIN_SESSION_LIFETIME)
+    lines = [
+        {"name": line.name, "sku": line.sku, "unit_amount": line.unit_amount, "quantity": line.quantity}
+        for line in order.lines.all()
+    ]
+    status_url = _absolute(order.get_absolute_url())
+    session = gateway.checkout_session_create(
+        idempotency_key=idempotency_key,
+        line_items=lines,
+        currency=order.currency,
+        customer_email=order.email,
+        client_reference_id=str(order.pk),
+        metadata={"order_id": str(order.pk), "order_reference": str(order.reference)},
+        success_url=f"{status_url}?session_id={{CHECKOUT_SESSION_ID}}",
+        cancel_url=_absolute(reverse("orders:checkout_cancelled", args=[order.reference])),
+        expires_at=int(expires_at.timestamp()),
+    )
+    order_services.order_attach_checkout_session(
+        order_id=order.pk,
+        session_id=session.id,
+        url=session.url,
+        expires_at=datetime.fromtimestamp(session.expires_at, tz=dt_timezone.utc),
+    )
+    return session.url
+
+
 def checkout_start(*, order: Order) -> str:
     """Create the Stripe Checkout Session for a freshly placed order and return
     the URL to send the customer to.
@@ -45,34 +73,36 @@ def checkout_start(*, order: Order) -> str:
     order is cancelled and its stock released before GatewayError is raised,
     so nothing is left holding stock.
     """
-    expires_at = max(order.expires_at, timezone.now() + MIN_SESSION_LIFETIME)
-    lines = [
-        {"name": line.name, "sku": line.sku, "unit_amount": line.unit_amount, "quantity": line.quantity}
-        for line in order.lines.all()
-    ]
-    status_url = _absolute(order.get_absolute_url())
     try:
-        session = gateway.checkout_session_create(
-            idempotency_key=f"order-{order.reference}-checkout",
-            line_items=lines,
-            currency=order.currency,
-            customer_email=order.email,
-            client_reference_id=str(order.pk),
-            metadata={"order_id": str(order.pk), "order_reference": str(order.reference)},
-            success_url=f"{status_url}?session_id={{CHECKOUT_SESSION_ID}}",
-            cancel_url=_absolute(reverse("orders:checkout_cancelled", args=[order.reference])),
-            expires_at=int(expires_at.timestamp()),
-        )
+        return _session_create(order=order, idempotency_key=f"order-{order.reference}-checkout")
     except GatewayError as error:
         order_services.order_cancel(order_id=order.pk, reason=f"Checkout could not start: {error}")
         raise
-    order_services.order_attach_checkout_session(
-        order_id=order.pk,
-        session_id=session.id,
-        url=session.url,
-        expires_at=datetime.fromtimestamp(session.expires_at, tz=dt_timezone.utc),
-    )
-    return session.url
+
+
+def checkout_resume(*, order: Order) -> str | None:
+    """"Pay now" on an unpaid order: the URL of its Checkout Session while that
+    is still open, else of a new one (while the reservation lasts). None when
+    there is nothing to pay any more (paid meanwhile, expired, cancelled): the
+    order page then says how it stands. A GatewayError leaves the order as it was."""
+    order = Order.objects.get(pk=order.pk)
+    if order.status != Order.Status.AWAITING_PAYMENT:
+        return None
+    if order.expires_at <= timezone.now():
+        order_reconcile(order_id=order.pk)  # expires the session at Stripe first, or finds it paid
+        return None
+    previous = order.stripe_checkout_session_id
+    if previous:
+        session = gateway.checkout_session_retrieve(previous)
+        if session.status == "open":
+            return session.url or order.checkout_url
+        if session.status == "complete":
+            checkout_session_settle(session=session)
+            return None
+    # No session yet (its checkout is still starting): the same key as
+    # checkout_start, so Stripe gives both the one session.
+    key = f"order-{order.reference}-checkout-after-{previous}" if previous else f"order-{order.reference}-checkout"
+    return _session_create(order=order, idempotency_key=key)
 
 
 def _order_for_session(session: CheckoutSession) -> Order | None:
@@ -134,6 +164,7 @@ def checkout_session_settle(*, session: CheckoutSession) -> Order | None:
             # The card used is on the intent's charge, which the event does not carry.
             intent = gateway.payment_intent_retrieve(session.payment_intent_id)
         payment = payment_record_success(order=order, intent=intent)
+        charge = intent.latest_charge
         try:
             return order_services.order_mark_paid(
                 order_id=order.pk,
@@ -141,6 +172,10 @@ def checkout_session_settle(*, session: CheckoutSession) -> Order | None:
                 currency=session.currency,
                 payment_intent_id=intent.id,
                 payment_reference=payment_reference(payment),
+                # When Stripe took the money, not when its event reached us: a
+                # late webhook never dates a payment in the wrong month.
+                paid_at=datetime.fromtimestamp(charge.created, tz=dt_timezone.utc) if charge and charge.created
+                else None,
             )
         except PaymentMismatch:
             return Order.objects.get(pk=order.pk)  # flagged for staff by order_mark_paid
@@ -183,7 +218,9 @@ def payment_intent_failed(*, intent: PaymentIntent) -> Order | None:
         stripe_charge_id=error.charge_id if error else "",
         status=Payment.Status.FAILED,
         failure_message=stripe_message[:500],
-        defaults={"order": order, "amount": intent.amount, "currency": intent.currency or order.currency},
+        defaults={"order": order, "amount": intent.amount, "currency": intent.currency or order.currency,
+                  # The card refused, so the customer sees which one it was.
+                  "card_brand": error.card_brand if error else "", "card_last4": error.card_last4 if error else ""},
     )
     return order_services.order_record_payment_error(order_id=order.pk, message=customer_message(error))
 

@@ -1,16 +1,44 @@
 """Celery tasks of the payments package: thin, ids only, idempotent."""
 
 import logging
+from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
+from django.utils import timezone
 
 from billing.exceptions import BillingError
 
-from . import refunds, services
+from . import inbox, refunds, services
 from .exceptions import GatewayUnavailable
+from .selectors import events_to_sweep
 
 logger = logging.getLogger(__name__)
+
+
+# -- the webhook inbox (payments.inbox) ---------------------------------------
+
+
+@shared_task(name="payments.tasks.process_webhook_event", acks_late=True)
+def process_webhook_event(event_id: int) -> None:
+    """Enqueued by the webhook endpoint on commit (queue "events"): mirror and
+    run the receivers of one stored event. Retries are this task again after
+    a growing countdown; the claim makes a duplicate message harmless."""
+    outcome = inbox.event_process(event_id=event_id)
+    if outcome.retry_in is not None:
+        process_webhook_event.apply_async((event_id,), countdown=outcome.retry_in)
+
+
+@shared_task(name="payments.tasks.sweep_webhook_events", acks_late=True)
+def sweep_webhook_events() -> int:
+    """Periodic: events stored but never processed (message lost), retries
+    past due, runs whose worker died. Returns how many were enqueued."""
+    grace = timedelta(seconds=settings.STRIPE_EVENT_SWEEP_GRACE_SECONDS)
+    ids = list(events_to_sweep(now=timezone.now(), grace=grace).values_list("pk", flat=True)[:500])
+    for event_id in ids:
+        process_webhook_event.delay(event_id)
+    return len(ids)
 
 
 @shared_task(

@@ -1,13 +1,14 @@
 """Webhook receivers, connected by each app to the events it handles.
 
-dj-stripe's endpoint (/stripe/webhook/<uuid>/) verifies the signature, stores
-the Event (once: a repeated delivery of the same event id stops there) and
-mirrors the Stripe objects, then sends the event's signal. Each app connects
-its own receivers in its AppConfig.ready() with `connect()` (payments here,
+The endpoint (payments.views.stripe_webhook) only verifies the signature and
+stores the event (payments.inbox); a worker then lets dj-stripe mirror the
+objects and runs the receivers connected here, outside any transaction (so a
+receiver may call Stripe, then call a guarded service). Each app connects its
+own receivers in its AppConfig.ready() with `connect()` (payments here,
 subscriptions in its app): a receiver gets the event's object, finds our
-object by Stripe id and calls one service. An exception makes dj-stripe answer
-500 and roll back, so Stripe delivers the event again later: that is what we
-want for transient errors, and why the services are idempotent.
+object by Stripe id and calls one service. Receivers are idempotent and do not
+depend on the order events arrive in: an exception makes the worker retry the
+whole event with backoff, running every receiver of it again.
 
 `enabled_events()` is what the shop asks Stripe to send: the events with a
 receiver, plus those whose objects dj-stripe mirrors for staff and pages.
@@ -15,8 +16,6 @@ receiver, plus those whose objects dj-stripe mirrors for staff and pages.
 
 import logging
 from collections.abc import Callable, Iterable, Mapping
-
-from djstripe.signals import WEBHOOK_SIGNALS
 
 from . import disputes, refunds, services
 from .gateway import CheckoutSession, Dispute, PaymentIntent, Refund
@@ -31,26 +30,30 @@ MIRRORED: set[str] = set()
 
 
 def connect(app_label: str, receivers: Mapping[str, Receiver], *, mirrored: Iterable[str] = ()) -> None:
-    """Connect `app_label`'s receivers to dj-stripe's webhook signals (once,
-    however often called) and note the events it wants mirrored."""
+    """Connect `app_label`'s receivers (once per event type and app, however
+    often called) and note the events it wants mirrored."""
     for event_type, receiver in receivers.items():
-        WEBHOOK_SIGNALS[event_type].connect(
-            _dispatcher(receiver), weak=False, dispatch_uid=dispatch_uid(app_label, event_type)
-        )
         RECEIVERS.setdefault(event_type, {})[app_label] = receiver
     MIRRORED.update(mirrored)
 
 
-def dispatch_uid(app_label: str, event_type: str) -> str:
-    return f"{app_label}:{event_type}"
+def disconnect(app_label: str, event_type: str) -> None:
+    RECEIVERS.get(event_type, {}).pop(app_label, None)
 
 
-def _dispatcher(receiver: Receiver):
-    def dispatch(sender, event, **kwargs) -> None:
-        logger.info("webhook %s %s -> %s", event.type, event.id, receiver.__module__)
-        receiver(event.data["object"])
+def receivers_for(event_type: str) -> list[Receiver]:
+    """The receivers of an event type, in no promised order."""
+    return list(RECEIVERS.get(event_type, {}).values())
 
-    return dispatch
+
+def dispatch(event_type: str, obj: dict) -> int:
+    """Run every receiver of `event_type` on the event's object; returns how
+    many ran. Unknown types are acknowledged and ignored."""
+    receivers = receivers_for(event_type)
+    for receiver in receivers:
+        logger.info("webhook %s -> %s.%s", event_type, receiver.__module__, receiver.__name__)
+        receiver(obj)
+    return len(receivers)
 
 
 def enabled_events() -> list[str]:

@@ -16,6 +16,7 @@ from django.conf import settings
 from billing.tax import vat_from_gross
 from catalog.models import Product
 from orders.exceptions import InvalidQuantity, OrderError, OutOfStock
+from orders.pricing import Quote, order_quote
 from orders.services import MAX_QUANTITY_PER_LINE, CartItem, validate_quantity
 
 SESSION_KEY = "cart"
@@ -38,6 +39,21 @@ class CartLine:
     def total(self) -> int:
         """Line total in minor units, VAT included."""
         return self.product.unit_amount * self.quantity
+
+    @property
+    def in_stock(self) -> bool:
+        """Whether the shop has this line's quantity today (stock moves while
+        a cart waits: it is checked again when the order is placed)."""
+        return self.product.stock >= self.quantity
+
+    @property
+    def stock_note(self) -> str:
+        """What the customer must change for this line, or ""."""
+        if self.in_stock:
+            return ""
+        if self.product.stock <= 0:
+            return "Out of stock: remove it to check out."
+        return f"Only {self.product.stock} left: lower the quantity to check out."
 
 
 @dataclass(frozen=True)
@@ -145,6 +161,10 @@ class Cart:
         return sum(line.total for line in self._lines)
 
     @property
+    def lines_out_of_stock(self) -> list[CartLine]:
+        return [line for line in self._lines if not line.in_stock]
+
+    @property
     def currency(self) -> str:
         lines = self._lines
         return lines[0].product.currency if lines else settings.SHOP_CURRENCY
@@ -161,6 +181,12 @@ class Cart:
     @property
     def vat_total(self) -> int:
         return sum(line.vat for line in self.vat_breakdown)
+
+    def quote(self, *, country: str = "", vat_check=None) -> Quote:
+        """The cart priced for a buyer in `country` (default: the seller's
+        country, as the cart page shows it before an address is known)."""
+        return order_quote(items=[(line.product, line.quantity) for line in self._lines], country=country,
+                           vat_check=vat_check)
 
     def as_cart_items(self) -> list[CartItem]:
         """What orders.services.order_place takes: ids and quantities only."""

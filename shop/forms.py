@@ -116,11 +116,13 @@ class SignupForm(BaseUserCreationForm):
         fields = ("email",)
 
     def clean_email(self):
-        email = self.cleaned_data["email"].strip().lower()
-        User = get_user_model()
-        if User.objects.filter(username__iexact=email).exists() or User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError("An account with this e-mail address already exists. Sign in instead.")
-        return email
+        # Whether an account already uses the address is never said here (that
+        # would tell anyone which e-mails have accounts): the signup view
+        # answers the same and tells the mailbox's owner by e-mail.
+        return self.cleaned_data["email"].strip().lower()
+
+    def validate_unique(self):
+        pass  # see clean_email: an existing address is handled by the view, silently
 
     def _post_clean(self):
         # The username must be set before the password validators compare the
@@ -135,3 +137,15 @@ class SignupForm(BaseUserCreationForm):
         if commit:
             user.save()
         return user
+
+
+class OrderFindForm(forms.Form):
+    """"Find my order": the address the order was placed with and, if known,
+    its number; the answer is the same whether or not anything matches."""
+
+    email = forms.EmailField(label="E-mail", help_text="The address you gave when you ordered.",
+                             widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}))
+    reference = forms.CharField(
+        label="Order number", max_length=64, required=False,
+        help_text="As in your e-mails or on the order page, e.g. ORD-000123. Leave it empty to get your latest orders.",
+    )

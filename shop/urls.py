@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import auth_views, views
 
 app_name = "shop"
 
@@ -13,5 +13,6 @@ urlpatterns = [
     path("cart/remove/", views.cart_remove, name="cart_remove"),
     path("checkout/", views.checkout, name="checkout"),
     path("account/", views.account, name="account"),
-    path("accounts/signup/", views.signup, name="signup"),
+    path("accounts/signup/", auth_views.signup, name="signup"),
+    path("accounts/signup/<uidb64>/<token>/", auth_views.signup_confirm, name="signup_confirm"),
 ]

@@ -1,31 +1,42 @@
-"""Storefront pages: catalogue, cart, checkout, account and signup."""
+"""Storefront pages: catalogue, cart, checkout and account (signup: auth_views)."""
 
 import logging
+import time
 
 from django.contrib import messages
-from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
+from django.contrib.sessions.backends import db as db_session
+from django.contrib.sessions.models import Session
 from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from billing.selectors import document_list_for_customer
+from billing.vies import vat_id_check
 from catalog.models import Category, Product
 from core.http import HttpResponseSeeOther
-from orders.exceptions import OrderError
-from orders.selectors import order_list_for_customer
+from orders.exceptions import OrderError, QuoteChanged
+from orders.models import Order
+from orders.selectors import order_last_billing_for_customer, order_list_for_customer
 from orders.services import order_place
 from payments.exceptions import GatewayError
+from payments.models import Payment, Refund
 from payments.services import checkout_start
 
 from .cart import Cart
-from .forms import CheckoutForm, SignupForm
+from .forms import CheckoutForm
 
 logger = logging.getLogger(__name__)
 
 PRODUCTS_PER_PAGE = 12
+# The session remembers which order its last checkout placed (see checkout).
+CHECKOUT_PLACED_KEY = "checkout_placed"
+# How long a second checkout of the same cart waits for the first one's payment page.
+CHECKOUT_WAIT_SECONDS = 10
 
 
 def _safe_next(request, fallback: str) -> str:
@@ -42,7 +53,12 @@ def _safe_next(request, fallback: str) -> str:
 
 @require_GET
 def product_list(request):
-    products = Product.objects.active().select_related("category", "tax_rate")
+    """The catalogue, by name, a page at a time. Each query reads an index
+    (catalog's partial indexes on active products): the page is the next
+    twelve entries of (name) or (category, name), the count an index-only
+    scan, and the category bar asks each category whether it has one active
+    product (EXISTS) rather than joining and de-duplicating every product."""
+    products = Product.objects.active().select_related("category", "tax_rate").order_by("name", "pk")
     category = None
     slug = request.GET.get("category")
     if slug:
@@ -55,7 +71,8 @@ def product_list(request):
         {
             "page_obj": page,
             "products": page.object_list,
-            "categories": Category.objects.filter(products__active=True).distinct(),
+            "categories": Category.objects.filter(
+                Exists(Product.objects.active().filter(category=OuterRef("pk")))),
             "category": category,
         },
     )
@@ -82,7 +99,14 @@ def product_detail(request, slug):
 @require_GET
 def cart_detail(request):
     cart = Cart(request)
-    return render(request, "shop/cart.html", {"cart": cart, "lines": cart.lines()})
+    return render(request, "shop/cart.html", {"cart": cart, "lines": cart.lines(), "summary": _quote_or_none(cart)})
+
+
+def _quote_or_none(cart, **kwargs):
+    try:
+        return cart.quote(**kwargs)
+    except OrderError:
+        return None
 
 
 @require_POST
@@ -151,57 +175,134 @@ def checkout(request):
         messages.info(request, "Your cart is empty: add a product before checking out.")
         return redirect("shop:cart")
 
-    form = CheckoutForm(request.POST or None, user=request.user)
+    short = cart.lines_out_of_stock if request.method == "GET" else []
+    if short:
+        # Said in the cart, before any form is filled in (a posted form is
+        # checked by order_place itself, under its conditional UPDATE).
+        names = ", ".join(f"“{line.product.name}”" for line in short)
+        messages.error(request, f"Not enough stock for {names}: change your cart to check out.")
+        return redirect("shop:cart")
+
+    # A returning customer's billing details are those of their last order.
+    form = CheckoutForm(request.POST or None, user=request.user,
+                        initial=order_last_billing_for_customer(user=request.user))
+    summary = _quote_or_none(cart)
     if request.method == "POST" and form.is_valid():
+        billing = form.billing_details()
+        # VIES is asked here, before any transaction (a network call); the
+        # answer and its date are kept with the order.
+        vat_check = vat_id_check(vat_id=billing.vat_id, buyer_country=billing.country)
         try:
-            order = order_place(
-                items=cart.as_cart_items(),
-                email=form.cleaned_data["email"],
-                billing=form.billing_details(),
-                customer=request.user if request.user.is_authenticated else None,
-            )
+            with transaction.atomic():
+                # One checkout of a cart at a time: a second POST of the same
+                # cart (double click, two tabs) waits here, then finds the cart
+                # already turned into an order and goes to that order's payment page.
+                _lock_session(request)
+                placed = request.session.get(CHECKOUT_PLACED_KEY)
+                cart = Cart(request)
+                order = placed_before = None
+                if cart.lines():
+                    order = order_place(
+                        items=cart.as_cart_items(),
+                        email=form.cleaned_data["email"],
+                        billing=billing,
+                        customer=request.user if request.user.is_authenticated else None,
+                        vat_check=vat_check,
+                        # What the summary showed; a page without it showed the cart's default.
+                        quote_key=request.POST.get("quote") or (summary.key if summary else None),
+                    )
+                    cart.clear()
+                    request.session[CHECKOUT_PLACED_KEY] = str(order.reference)
+                    if _session_in_db(request):
+                        request.session.save()  # inside the lock, for the request waiting on it
+                elif placed:
+                    placed_before = Order.objects.filter(reference=placed).first()
+        except QuoteChanged as changed:
+            # Another VAT applies to this address: show the new amounts and
+            # let the customer confirm them before paying.
+            messages.warning(request, str(changed))
+            return render(request, "shop/checkout.html",
+                          {"form": form, "cart": cart, "summary": changed.quote})
         except OrderError as error:
             # order_place runs in one transaction: nothing was written.
             messages.error(request, str(error))
             return redirect("shop:cart")
+        if order is None:
+            if placed_before is not None:
+                return _to_payment_page(request, placed_before)
+            messages.info(request, "Your cart is empty: add a product before checking out.")
+            return redirect("shop:cart")
+        if vat_check is not None and not vat_check.verified:
+            messages.warning(request, vat_check.customer_message)
 
         try:
             url = checkout_start(order=order)
         except GatewayError as error:
             # checkout_start has already cancelled the order and released its
-            # stock; the cart was not touched, so the customer can try again.
+            # stock; the cart is put back, so the customer can try again.
+            Cart(request).restore_from_order(order)
+            request.session.pop(CHECKOUT_PLACED_KEY, None)
             messages.error(request, str(error))
             return redirect("shop:cart")
-        cart.clear()
         return HttpResponseSeeOther(url)
 
-    return render(request, "shop/checkout.html", {"form": form, "cart": cart, "lines": cart.lines()})
+    return render(request, "shop/checkout.html", {"form": form, "cart": cart, "summary": summary})
+
+
+def _session_in_db(request) -> bool:
+    return isinstance(request.session, db_session.SessionStore) and bool(request.session.session_key)
+
+
+def _lock_session(request) -> None:
+    """Lock the visitor's session row until the transaction ends and read the
+    session again: a concurrent checkout of the same cart committed before us
+    is then seen. (Sessions in another backend: no lock, as before.)"""
+    if not _session_in_db(request):
+        return
+    key = request.session.session_key
+    list(Session.objects.select_for_update().filter(session_key=key).values_list("pk", flat=True))
+    request.session._session_cache = request.session.load()  # noqa: SLF001 (the fresh row)
+
+
+def _to_payment_page(request, order: Order):
+    """The payment page of an order placed by a concurrent checkout of this
+    cart: its Checkout Session once the other request has opened it (a bounded
+    wait, outside any transaction), else the order's page with "Pay now"."""
+    deadline = time.monotonic() + CHECKOUT_WAIT_SECONDS
+    while order.status == Order.Status.AWAITING_PAYMENT and not order.checkout_url and time.monotonic() < deadline:
+        time.sleep(0.2)
+        order.refresh_from_db(fields=["checkout_url", "status"])
+    if order.status == Order.Status.AWAITING_PAYMENT and order.checkout_url:
+        return HttpResponseSeeOther(order.checkout_url)
+    return redirect(order.get_absolute_url())  # its page says how it stands, and offers "Pay now"
 
 
 # -- account -------------------------------------------------------------------
 
 
+ORDERS_PER_PAGE = 20
+DOCUMENTS_PER_PAGE = 20
+
+
 @login_required
 @require_GET
 def account(request):
+    """The customer's orders (each with its payments and refunds) and
+    documents, each list paged on its own."""
+    orders = order_list_for_customer(user=request.user).prefetch_related(
+        Prefetch("payments", queryset=Payment.objects.order_by("created_at", "pk")),
+        Prefetch("refunds", queryset=Refund.objects.order_by("created_at", "pk")),
+    )
+    orders_page = Paginator(orders, ORDERS_PER_PAGE).get_page(request.GET.get("orders_page"))
+    documents_page = Paginator(document_list_for_customer(user=request.user), DOCUMENTS_PER_PAGE).get_page(
+        request.GET.get("documents_page"))
     return render(
         request,
         "shop/account.html",
         {
-            "orders": order_list_for_customer(user=request.user).prefetch_related("payments"),
-            "documents": document_list_for_customer(user=request.user),
+            "orders": orders_page.object_list,
+            "orders_page": orders_page,
+            "documents": documents_page.object_list,
+            "documents_page": documents_page,
         },
     )
-
-
-@require_http_methods(["GET", "POST"])
-def signup(request):
-    if request.user.is_authenticated:
-        return redirect("shop:account")
-    form = SignupForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        user = form.save()
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        messages.success(request, "Welcome! Your account has been created.")
-        return redirect(_safe_next(request, reverse("shop:account")))
-    return render(request, "registration/signup.html", {"form": form, "next": request.POST.get("next") or request.GET.get("next", "")})

@@ -94,14 +94,14 @@ def _payment_reference(invoice: Invoice) -> str:
 
 def _buyer(invoice: Invoice) -> Buyer:
     """The buyer as Stripe knows them: the invoice's customer address (Checkout
-    collects it), else the card's billing address. Without any country, the
-    seller's: VAT is charged at the seller's rate, a domestic sale."""
+    collects it), else the card's billing address. Without an address nothing
+    is guessed: issuing refuses the invoice (billing checks what the law asks)."""
     billing = next((p.billing_details for p in invoice.payments if p.billing_details), {})
     address = invoice.customer_address
     if not address.get("country"):
         address = billing.get("address") or address
     email = invoice.customer_email or billing.get("email") or ""
-    country = address.get("country") or settings.SHOP_SELLER.get("country", "")
+    country = address.get("country") or ""
     return Buyer(
         name=invoice.customer_name or billing.get("name") or email,
         email=email,

@@ -2,6 +2,7 @@
 and (for webhook tests) a live Django server registered as its webhook endpoint."""
 
 import json
+import time
 import urllib.request
 
 import pytest
@@ -61,6 +62,15 @@ def stripe_webhooks(stripe_emulator, live_server, settings):
 
     def wait(timeout: float = 15) -> None:
         emulator_control(stripe_emulator.url, "webhooks/wait", {"timeout": timeout})
+        # Each delivery is processed (eagerly, in the live server's request
+        # thread) after the inbox commits; a slow one (the first PDF render) may
+        # outlast the emulator's delivery timeout: wait for the inbox to settle.
+        from payments.models import WebhookEvent
+
+        deadline = time.monotonic() + 60
+        busy = (WebhookEvent.Status.RECEIVED, WebhookEvent.Status.PROCESSING, WebhookEvent.Status.FAILED)
+        while WebhookEvent.objects.filter(status__in=busy).exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
 
     yield wait
     # No delivery may reach the live server while the test database is flushed.

@@ -4,10 +4,12 @@
 Importing settings has no side effect: the folders the embedded defaults need
 (SQLite, the file broker) are created when Django starts (core.runtime)."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
@@ -24,9 +26,10 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "dashboard.admin_site.ShopAdminConfig",  # django.contrib.admin with the shop's index (dashboard/admin_site.py)
     "django.contrib.auth",
     "django.contrib.contenttypes",
+    "axes",  # login throttling and lockout (see the README's "Security")
     "django.contrib.sessions",
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
@@ -56,12 +59,15 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "core.middleware.RejectNulBytesMiddleware",  # 400, not a database error, for a NUL byte
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a login refused by the lockout into the "too many attempts" page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -87,6 +93,12 @@ TEMPLATES = [
 # SQLite under var/ unless DATABASE_URL names another database (PostgreSQL in CI
 # and production).
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
+# Persistent connections: a web thread or worker keeps its connection for this
+# many seconds instead of opening one per request (a PostgreSQL connection
+# costs a few milliseconds); checked before reuse, so a restarted server is
+# survived.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several processes (web, worker, beat) share the file: wait for locks
     # instead of failing at once, and let readers run during a write.
@@ -101,6 +113,27 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes first: it refuses any sign-in (site or admin) while the account
+# or the address is locked out, then the ordinary model backend checks the password.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login throttling: after AXES_FAILURE_LIMIT wrong passwords for one account
+# (from anywhere), or from one address (for any accounts), further sign-ins of
+# that account / from that address are refused for AXES_COOLOFF_TIME. A
+# successful sign-in or a password reset clears the count; staff unlock at once
+# in admin (Axes > Access attempts: delete) or with `manage.py axes_reset_username`.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each one counted on its own
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "shop.auth_views.login_locked_out"  # registration/locked_out.html
+AXES_HTTP_RESPONSE_CODE = 429
+# The address counted: behind API_NUM_PROXIES proxies, the one they forwarded.
+AXES_CLIENT_IP_CALLABLE = "core.http.client_ip"
+AXES_USERNAME_CALLABLE = "shop.auth_views.login_username"  # as typed, cut to a username's length
+AXES_VERBOSE = False
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "shop:account"
 LOGOUT_REDIRECT_URL = "shop:product_list"
@@ -157,19 +190,41 @@ DJSTRIPE_WEBHOOK_VALIDATION = "verify_signature"
 # failed call (with the same Idempotency-Key) before we give up.
 STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=10.0)
 STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
+# A rate-limited call (429) is retried, same idempotency key, honouring
+# Retry-After, for at most this long in all; then the customer reads "try again".
+STRIPE_RATE_LIMIT_MAX_WAIT_SECONDS = env.float("STRIPE_RATE_LIMIT_MAX_WAIT_SECONDS", default=8.0)
 # Each new subscriber's Stripe customer is created on a test clock of its own,
 # so renewals can be simulated by advancing that clock (test mode only; on by
 # default, unset, whenever STRIPE_API_BASE points at the emulator).
 STRIPE_USE_TEST_CLOCKS = env.bool("STRIPE_USE_TEST_CLOCKS", default=None)
+# The webhook inbox (payments.views, payments.inbox). A body larger than this
+# is refused with 413 and not stored (Stripe's events are a few KiB).
+STRIPE_WEBHOOK_MAX_BYTES = env.int("STRIPE_WEBHOOK_MAX_BYTES", default=512 * 1024)
+# Processing an event: attempts before it is "stuck" (shown to staff), the
+# delay before the second attempt (doubling each time, capped), how long a
+# worker holds an event (longer than a task's time limit: past it the event
+# may be run again, its worker having died), and how late a message may be
+# before the sweeper sends another.
+STRIPE_EVENT_MAX_ATTEMPTS = env.int("STRIPE_EVENT_MAX_ATTEMPTS", default=6)
+STRIPE_EVENT_RETRY_BACKOFF_SECONDS = env.int("STRIPE_EVENT_RETRY_BACKOFF_SECONDS", default=30)
+STRIPE_EVENT_RETRY_BACKOFF_MAX_SECONDS = env.int("STRIPE_EVENT_RETRY_BACKOFF_MAX_SECONDS", default=480)
+STRIPE_EVENT_LEASE_SECONDS = env.int("STRIPE_EVENT_LEASE_SECONDS", default=300)
+STRIPE_EVENT_SWEEP_GRACE_SECONDS = env.int("STRIPE_EVENT_SWEEP_GRACE_SECONDS", default=120)
 
 # ---------------------------------------------------------------------------
 # Celery
 # ---------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 CELERY_FILESYSTEM_BROKER_DIR = VAR_DIR / "celery-broker"
+# A message a worker took but never acknowledged (the worker was killed: tasks
+# are acknowledged late) is delivered again after this many seconds. Longer
+# than any countdown we schedule (Redis holds those unacknowledged too: the
+# webhook retries wait at most 480 s), short enough that a killed worker's
+# task runs again within minutes rather than Redis's default hour.
+CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=600)
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 else:
     # No server needed: messages are files under var/, shared by the web
     # process, the worker and beat on one machine.
@@ -195,10 +250,32 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# Queues per kind of work. Webhook events have their own, so a burst of
+# renewals' documents never delays the acknowledgement of a payment; a worker
+# started without -Q consumes every queue listed here.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = [Queue("celery"), Queue("events")]
+CELERY_TASK_ROUTES = {
+    "payments.tasks.process_webhook_event": {"queue": "events"},
+    "payments.tasks.sweep_webhook_events": {"queue": "events"},
+}
 CELERY_TASK_EAGER_PROPAGATES = True
 
 # Periodic work, one entry per job (see each comment for the interval).
 CELERY_BEAT_SCHEDULE = {
+    # Webhook events stored but not processed (a message lost, a worker killed
+    # mid-run, a retry overdue) are handed to a worker again. Every minute:
+    # a payment should not wait longer than that for its order to settle.
+    "sweep-webhook-events": {
+        "task": "payments.tasks.sweep_webhook_events",
+        "schedule": 60.0,
+    },
+    # Paid orders without their invoice and receipt some minutes after payment
+    # (the issuing task died with its worker) get them. Every 2 minutes.
+    "issue-missing-order-documents": {
+        "task": "orders.tasks.issue_missing_order_documents",
+        "schedule": 120.0,
+    },
     # Orders still awaiting payment 15 minutes after placing are settled by
     # asking Stripe, so a lost webhook never leaves an order wrong; the same job
     # expires orders past their reservation (expiring the session at Stripe
@@ -247,8 +324,20 @@ SHOP_CURRENCY = env.str("SHOP_CURRENCY", default="eur").lower()
 SHOP_CURRENCIES = [code.lower() for code in env.list("SHOP_CURRENCIES", default=[SHOP_CURRENCY])]
 # Minutes a placed order holds its stock while the customer pays.
 ORDER_RESERVATION_MINUTES = env.int("ORDER_RESERVATION_MINUTES", default=30)
+# The order page, loaded back from Stripe, asks Stripe about its order at most
+# once per this many seconds (however many loads, by anyone holding the link).
+ORDER_STATUS_RECONCILE_INTERVAL = env.int("ORDER_STATUS_RECONCILE_INTERVAL", default=60)
+# Signed links in e-mails (an order's page, a document's download; core.signed_links)
+# open without a session for this many seconds after they were sent.
+SIGNED_LINK_MAX_AGE = env.int("SIGNED_LINK_MAX_AGE", default=30 * 24 * 3600)
+# "Find my order" (/orders/find/): e-mails sent per address and per client
+# address in an hour, beyond which requests are answered alike but send nothing.
+ORDER_FIND_EMAILS_PER_HOUR = env.int("ORDER_FIND_EMAILS_PER_HOUR", default=5)
 # Orders awaiting payment longer than this are reconciled against Stripe.
 ORDER_RECONCILE_AFTER_MINUTES = env.int("ORDER_RECONCILE_AFTER_MINUTES", default=15)
+# A paid order still without its invoice and receipt this long after payment
+# is given them by the sweeper (orders.tasks.issue_missing_order_documents).
+ORDER_DOCUMENTS_SWEEP_AFTER_SECONDS = env.int("ORDER_DOCUMENTS_SWEEP_AFTER_SECONDS", default=120)
 
 # Subscriptions (subscriptions.documents, subscriptions.dunning)
 # VAT rate included in plan prices (a plan's Stripe product may name its own
@@ -272,9 +361,23 @@ SHOP_SELLER = {
     "city": env.str("SELLER_CITY", default="Paris"),
     "country": env.str("SELLER_COUNTRY", default="FR"),
     "vat_id": env.str("SELLER_VAT_ID", default="FR40123456824"),
-    "registration": env.str("SELLER_REGISTRATION", default="RCS Paris 123 456 789"),
+    "registration": env.str("SELLER_REGISTRATION", default="RCS Paris 123 456 824"),
+    # The legal registration number (BT-30): a French seller's SIREN (scheme 0002).
+    "legal_id": env.str("SELLER_LEGAL_ID", default="123456824"),
     "email": env.str("SELLER_EMAIL", default="billing@example.com"),
 }
+# The seller's time zone: documents' dates, number series years and accounting
+# periods follow it (an invoice at 00:30 in Paris on 1 January is of the new year).
+SHOP_SELLER_TIME_ZONE = env.str("SELLER_TIME_ZONE", default=TIME_ZONE)
+# VAT by place of supply (billing.tax.vat_treatment). One-Stop-Shop: the seller
+# is over the EU distance-selling threshold (EUR 10,000 a year of sales to
+# consumers in other member states) or opted in, so those consumers pay their
+# own state's VAT (billing/vat_rates.py); off: they pay the seller's.
+SHOP_VAT_OSS = env.bool("SHOP_VAT_OSS", default=False)
+# VIES (the EU's VAT id register), asked before a sale to an EU business is
+# exempted (K) or reverse charged (AE); empty turns the check off (VAT charged).
+VIES_URL = env.str("VIES_URL", default="https://ec.europa.eu/taxation_customs/vies/rest-api/check-vat-number")
+VIES_TIMEOUT = env.float("VIES_TIMEOUT", default=5.0)
 # Accounting exports: the ZIP is built in a temporary file here (empty: the
 # system's temp dir) before it is copied to storage under exports/.
 ACCOUNTING_EXPORT_TEMP_DIR = env.str("ACCOUNTING_EXPORT_TEMP_DIR", default="")

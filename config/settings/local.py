@@ -3,7 +3,9 @@
 from .base import *  # noqa: F403
 from .base import env
 
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
+# Off unless asked for (DJANGO_DEBUG=true): the demo, and the PostgreSQL/Redis
+# mode run the same way, never show a traceback to a visitor.
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="local-only-not-secret-change-me")
 # The emulator by default: the shop runs with no internet and no Stripe account.
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="http://127.0.0.1:12111")

@@ -31,3 +31,5 @@ STRIPE_MAX_NETWORK_RETRIES = 2
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 # Throttling counts in the cache: each test process keeps its own, empty at start.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# No test reaches beyond loopback: VIES is off unless a test points it at its own server.
+VIES_URL = ""

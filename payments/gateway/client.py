@@ -7,6 +7,8 @@ our own (payments.exceptions) here, so nothing else ever sees one.
 
 import json
 import logging
+import random
+import time
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
@@ -20,6 +22,12 @@ from ..exceptions import GatewayError, GatewayRequestRefused, GatewayUnavailable
 logger = logging.getLogger("payments.gateway")
 
 UNAVAILABLE_MESSAGE = "The payment service is unavailable right now. Please try again in a few minutes."
+RATE_LIMITED_MESSAGE = "The payment service is busy right now. Nothing was charged: please try again in a minute."
+# A 429 is retried after Retry-After when Stripe gives one, else after
+# 0.5, 1, 2, 4 s (with jitter), as long as the total wait stays within
+# STRIPE_RATE_LIMIT_MAX_WAIT_SECONDS: a customer waits a bounded time, then reads "try again".
+RATE_LIMIT_FIRST_DELAY = 0.5
+RATE_LIMIT_MAX_DELAY = 4.0
 
 
 def configure() -> None:
@@ -68,11 +76,44 @@ def call(what: str, fn: Callable[[], Any], *, missing_ok: bool = False) -> dict 
     expected answer rather than an error. A 409 "another request with this
     Idempotency-Key is in progress" means the same write is running elsewhere:
     try again later, like a 5xx."""
+    deadline = time.monotonic() + settings.STRIPE_RATE_LIMIT_MAX_WAIT_SECONDS
+    attempt = 0
+    while True:
+        try:
+            return _call_once(what, fn, missing_ok=missing_ok)
+        except stripe.RateLimitError as e:
+            # The same `fn`, so a write is retried with the same idempotency key.
+            delay = rate_limit_delay(e, attempt)
+            if time.monotonic() + delay > deadline:
+                logger.warning("stripe rate limit during %s, giving up after %d retries: %s", what, attempt, e)
+                raise GatewayUnavailable(RATE_LIMITED_MESSAGE, detail=str(e), code="rate_limit") from e
+            logger.info("stripe rate limit during %s: retry %d in %.2f s", what, attempt + 1, delay)
+            time.sleep(delay)
+            attempt += 1
+
+
+def rate_limit_delay(error, attempt: int) -> float:
+    """Seconds to wait before retrying a 429: Stripe's Retry-After if it sent
+    one (seconds), else exponential backoff with jitter."""
+    headers = getattr(error, "headers", None) or {}
+    retry_after = next((value for key, value in headers.items() if key.lower() == "retry-after"), None)
+    try:
+        if retry_after is not None:
+            return max(0.0, float(retry_after))
+    except (TypeError, ValueError):
+        pass
+    delay = min(RATE_LIMIT_FIRST_DELAY * (2**attempt), RATE_LIMIT_MAX_DELAY)
+    return delay / 2 + random.uniform(0, delay / 2)
+
+
+def _call_once(what: str, fn: Callable[[], Any], *, missing_ok: bool) -> dict | None:
     try:
         result = fn()
+    except stripe.RateLimitError:
+        raise  # call() retries it
     except stripe.CardError as e:
         raise PaymentDeclined(e.user_message or "Your card was declined.", detail=str(e), code=e.code or "") from e
-    except (stripe.APIConnectionError, stripe.RateLimitError) as e:
+    except stripe.APIConnectionError as e:
         logger.warning("stripe unavailable during %s: %s", what, e)
         raise GatewayUnavailable(UNAVAILABLE_MESSAGE, detail=str(e), code=getattr(e, "code", "") or "") from e
     except stripe.IdempotencyError as e:
@@ -105,3 +146,14 @@ def call_list(what: str, fn: Callable[[], Any]) -> list[dict]:
 
     call(what, every_page)
     return items
+
+
+def signature_valid(body: bytes, header: str, secret: str, tolerance: int) -> bool:
+    """Whether `header` (Stripe-Signature) signs `body` with the endpoint's
+    secret, within `tolerance` seconds. Only the endpoint's own secret counts:
+    no secret is ever taken from the request."""
+    try:
+        stripe.WebhookSignature.verify_header(body.decode("utf-8"), header, secret, tolerance)
+    except (stripe.SignatureVerificationError, UnicodeDecodeError):
+        return False
+    return True

@@ -39,14 +39,19 @@ class PaymentError:
     code: str = ""
     decline_code: str = ""
     charge_id: str = ""
+    # The card that was refused (Stripe includes the payment method in the error).
+    card_brand: str = ""
+    card_last4: str = ""
 
     @classmethod
     def from_stripe(cls, data: dict | None) -> PaymentError | None:
         if not data:
             return None
+        card = (expanded(data.get("payment_method")) or {}).get("card") or {}
         return cls(
             message=data.get("message") or "", code=data.get("code") or "",
             decline_code=data.get("decline_code") or "", charge_id=stripe_id(data.get("charge")),
+            card_brand=card.get("brand") or "", card_last4=card.get("last4") or "",
         )
 
 
@@ -78,6 +83,8 @@ class Charge:
     card_brand: str = ""
     card_last4: str = ""
     billing_details: dict = field(default_factory=dict)
+    # When Stripe took the payment (Unix time): the documents' "Paid on".
+    created: int = 0
     # The charge's refunds when Stripe included the list (charge.refunded), else None.
     refunds: tuple[Refund, ...] | None = None
 
@@ -91,6 +98,7 @@ class Charge:
         return cls(
             id=data["id"], card_brand=card.get("brand") or "", card_last4=card.get("last4") or "",
             billing_details=dict(data.get("billing_details") or {}), refunds=refunds,
+            created=_int(data.get("created")),
         )
 
 

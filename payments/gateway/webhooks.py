@@ -1,5 +1,7 @@
 """This site's webhook endpoints at Stripe."""
 
+import uuid
+
 from .client import call, call_list, client
 from .types import WebhookEndpoint
 
@@ -10,10 +12,14 @@ def webhook_endpoint_list() -> list[WebhookEndpoint]:
 
 
 def webhook_endpoint_create(*, url: str, enabled_events: list[str], metadata: dict, api_version: str) -> WebhookEndpoint:
+    # One key for this creation, kept across the retries of a rate-limited call
+    # (a fixed one would replay an endpoint deleted and created again the same day).
+    idempotency_key = f"webhook-endpoint-create-{uuid.uuid4()}"
     return WebhookEndpoint.from_stripe(call(
         "webhook endpoint create",
         lambda: client().v1.webhook_endpoints.create(
-            {"url": url, "enabled_events": enabled_events, "metadata": metadata, "api_version": api_version}
+            {"url": url, "enabled_events": enabled_events, "metadata": metadata, "api_version": api_version},
+            {"idempotency_key": idempotency_key},
         ),
     ))
 

@@ -34,3 +34,9 @@ def query_replace(context, **kwargs) -> str:
         else:
             query[key] = value
     return query.urlencode()
+
+
+@register.simple_tag(takes_context=True)
+def query_replace_param(context, name: str, value) -> str:
+    """query_replace for a parameter whose name is in a variable (a page of one list among several)."""
+    return query_replace(context, **{name: value})

@@ -37,6 +37,11 @@ def issue_invoice(*, day, buyer=FRENCH_CONSUMER, lines=None, currency="eur", rec
         LineInput(name="Stoneware mug", quantity=2, unit_amount=1600, vat_rate=Decimal("20")),
         LineInput(name="Colombia Huila 1 kg", quantity=1, unit_amount=3900, vat_rate=Decimal("5.5")),
     ]
+    if buyer.get("vat_id") and buyer["country"] != "FR":
+        # A business of another member state whose id VIES verified, buying
+        # services: reverse charged (the checkout decides; billing.tax.vat_treatment).
+        lines = [LineInput(name=line.name, quantity=line.quantity, unit_amount=line.unit_amount,
+                           vat_rate=Decimal("0"), vat_category="AE") for line in lines]
     invoice = invoice_issue(
         buyer=Buyer(**buyer), lines=lines, currency=currency, issued_at=at(day), paid_at=at(day),
         payment_reference="Card Visa •••• 4242, Stripe pi_test",

@@ -16,7 +16,7 @@ from pypdf import PdfReader
 from billing.facturx import EInvoiceIncomplete, facturx_data, facturx_xml, line_net_amounts
 from billing.models import Document
 from billing.services import credit_note_issue, document_render_pdf, invoice_issue
-from billing.tax import LineInput, reverse_charge_applies
+from billing.tax import LineInput
 from core.types import Buyer
 from tests.billing.factories import issued_pair, product
 
@@ -65,6 +65,30 @@ def text(tree, path: str) -> list[str]:
     return [node.text for node in tree.xpath(path, namespaces=NS)]
 
 
+FX_NS = "urn:factur-x:pdfa:CrossIndustryDocument:invoice:1p0#"
+RDF_NS = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+
+
+def assert_one_rdf_packet(pdf: bytes) -> None:
+    """The XMP metadata read by parsers other than our writer: lxml sees one
+    rdf:RDF holding the PDF/A id and the Factur-X properties and extension
+    schema; pypdf's XMP reader (which reads the first rdf:RDF only, as Adobe's
+    toolkit keeps one) finds the Factur-X properties."""
+    reader = PdfReader(io.BytesIO(pdf))
+    packet = reader.trailer["/Root"]["/Metadata"].get_object().get_data()
+    tree = etree.fromstring(packet.split(b"?>", 1)[1].rsplit(b"<?xpacket", 1)[0])
+    rdfs = tree.findall(f"{{{RDF_NS}}}RDF")
+    assert len(rdfs) == 1
+    fx = {node.tag.split("}")[1]: node.text for node in rdfs[0].iter() if str(node.tag).startswith(f"{{{FX_NS}}}")}
+    assert fx == {"DocumentType": "INVOICE", "DocumentFileName": "factur-x.xml", "Version": "1.0",
+                  "ConformanceLevel": "EN 16931"}
+    assert rdfs[0].xpath("//pdfaSchema:namespaceURI/text()",
+                         namespaces={"pdfaSchema": "http://www.aiim.org/pdfa/ns/schema#"}) == [FX_NS]
+    xmp = reader.xmp_metadata
+    assert [n.localName for n in xmp.get_nodes_in_namespace("", FX_NS)] == [
+        "DocumentType", "DocumentFileName", "Version", "ConformanceLevel"]
+
+
 def assert_pdfa3_facturx(document: Document) -> bytes:
     """The stored PDF is PDF/A-3b, carries factur-x.xml as an associated file,
     and the XML extracted from it is the document's XML."""
@@ -78,6 +102,7 @@ def assert_pdfa3_facturx(document: Document) -> bytes:
     assert 'pdfaid:part="3"' in xmp and 'pdfaid:conformance="B"' in xmp
     assert "<fx:ConformanceLevel>EN 16931</fx:ConformanceLevel>" in xmp
     assert "<fx:DocumentFileName>factur-x.xml</fx:DocumentFileName>" in xmp
+    assert_one_rdf_packet(pdf)
     associated = [ref.get_object() for ref in root["/AF"]]
     assert [(f["/F"], f["/AFRelationship"]) for f in associated] == [("factur-x.xml", "/Data")]
     assert associated[0]["/EF"]["/F"].get_object()["/Subtype"] == "/text/xml"
@@ -137,12 +162,13 @@ def test_invoices_in_other_currencies_are_valid(currency, minor, expected_total)
 
 
 def test_line_nets_add_up_to_the_breakdown_exactly():
-    # Three lines of 1.00 at 20 %: each line's VAT rounds to 0.17 (net 0.83,
-    # 2.49 in all) while the breakdown says 0.50 VAT on 2.50 net.
+    # Three lines of 1.00 at 20 %: each line's VAT would round to 0.17 (net
+    # 0.83, 2.49 in all) while the breakdown says 0.50 VAT on 2.50 net.
     lines = [LineInput(name=f"Sticker {i}", quantity=1, unit_amount=100, vat_rate=Decimal("20")) for i in range(3)]
     invoice = invoice_issue(buyer=Buyer(**{**GERMAN_BUSINESS, "country": "FR", "vat_id": ""}), lines=lines,
                             currency="eur")
-    assert sum(line["net"] for line in invoice.snapshot["lines"]) == 249
+    # The breakdown's net is shared over the lines (largest remainder).
+    assert [line["net"] for line in invoice.snapshot["lines"]] == [84, 83, 83]
     assert sum(line_net_amounts(invoice.snapshot)) == invoice.snapshot["vat_breakdown"][0]["net"] == 250
     assert_valid_facturx(facturx_xml(invoice.snapshot))
 
@@ -168,67 +194,62 @@ def test_a_credit_line_has_a_negative_quantity_and_a_positive_price():
 # ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "buyer_country, vat_id, applies",
-    [
-        ("DE", "DE136695976", True),  # another member state, valid id
-        ("BE", "BE0403170701", True),
-        ("FR", "FR40123456824", False),  # same country as the seller
-        ("DE", "DE136695975", False),  # check digit wrong
-        ("DE", "BE0403170701", False),  # id of another country than the address
-        ("DE", "", False),  # a consumer
-        ("US", "", False),  # outside the EU
-        ("CH", "CHE123456789", False),
-    ],
-)
-def test_reverse_charge_rule(buyer_country, vat_id, applies):
-    assert reverse_charge_applies(seller_country="FR", buyer_country=buyer_country, buyer_vat_id=vat_id) is applies
-
-
-def test_b2b_invoice_to_another_eu_country_is_reverse_charged():
+def test_b2b_invoice_to_another_eu_country_goods_k_and_services_ae():
+    # The checkout decided the treatment (billing.tax.vat_treatment): the
+    # business's VAT id was verified, goods are an exempt intra-Community
+    # supply (K, art. 138), services are reverse charged (AE, art. 196); the
+    # amounts are the net prices.
     invoice = invoice_issue(
         buyer=Buyer(**GERMAN_BUSINESS),
         lines=[
-            LineInput(name="Hand coffee grinder", quantity=2, unit_amount=5900, vat_rate=Decimal("20")),
-            LineInput(name="Home Barista Handbook", quantity=1, unit_amount=2700, vat_rate=Decimal("5.5")),
+            LineInput(name="Hand coffee grinder", quantity=2, unit_amount=4917, vat_rate=Decimal("0"),
+                      vat_category="K"),
+            LineInput(name="Brewing workshop (online)", quantity=1, unit_amount=2500, vat_rate=Decimal("0"),
+                      vat_category="AE"),
         ],
         currency="eur",
         payment_reference="Card Visa •••• 4242, Stripe pi_test_rc",
     )
     snap = invoice.snapshot
-    # What was charged does not change: it is all net, at 0 %, category AE.
-    assert (invoice.total_net, invoice.total_tax, invoice.total_gross) == (14500, 0, 14500)
+    assert (invoice.total_net, invoice.total_tax, invoice.total_gross) == (12334, 0, 12334)
     assert snap["reverse_charge"] is True
-    assert {(line["vat_rate"], line["vat_category"]) for line in snap["lines"]} == {("0.00", "AE")}
-    assert snap["vat_breakdown"] == [{"rate": "0.00", "net": 14500, "tax": 0, "gross": 14500, "category": "AE"}]
-    assert any(m.startswith("Reverse charge") for m in snap["legal_mentions"])
+    assert [(line["vat_rate"], line["vat_category"]) for line in snap["lines"]] == [("0.00", "K"), ("0.00", "AE")]
+    assert {row["category"]: row["net"] for row in snap["vat_breakdown"]} == {"K": 9834, "AE": 2500}
+    assert any("Article 138" in m for m in snap["legal_mentions"])
+    assert any(m.startswith("Reverse charge") and "Article 196" in m for m in snap["legal_mentions"])
     assert not any("Prices include VAT" in m for m in snap["legal_mentions"])
 
     tree = assert_valid_facturx(facturx_xml(snap))
     assert text(tree, "//ram:BuyerTradeParty/ram:SpecifiedTaxRegistration/ram:ID") == ["DE136695976"]
     assert text(tree, "//ram:BuyerTradeParty/ram:Name") == ["Muster GmbH"]
     tax = "//ram:ApplicableHeaderTradeSettlement/ram:ApplicableTradeTax/"
-    assert text(tree, tax + "ram:CategoryCode") == ["AE"]
-    assert text(tree, tax + "ram:RateApplicablePercent") == ["0.00"]
-    assert text(tree, tax + "ram:ExemptionReason") == ["Reverse charge"]
-    assert text(tree, tax + "ram:ExemptionReasonCode") == ["VATEX-EU-AE"]
-    assert text(tree, "//ram:SpecifiedLineTradeSettlement/ram:ApplicableTradeTax/ram:CategoryCode") == ["AE", "AE"]
+    assert sorted(text(tree, tax + "ram:CategoryCode")) == ["AE", "K"]
+    assert sorted(text(tree, tax + "ram:ExemptionReasonCode")) == ["VATEX-EU-AE", "VATEX-EU-IC"]
+    assert text(tree, "//ram:ShipToTradeParty/ram:PostalTradeAddress/ram:CountryID") == ["DE"]
+    assert text(tree, "//ram:SpecifiedLineTradeSettlement/ram:ApplicableTradeTax/ram:CategoryCode") == ["K", "AE"]
 
     rendered = document_render_pdf(document_id=invoice.pk)
     assert_pdfa3_facturx(rendered)
     with rendered.pdf.open("rb") as handle:
         page = " ".join(PdfReader(handle).pages[0].extract_text().split())
     assert "Reverse charge" in page and "DE136695976" in page and "VAT 0% · reverse charge" in page
+    assert "intra-Community supply" in page and "Article 138" in page
 
 
-def test_a_shop_order_to_a_foreign_eu_business_keeps_its_total():
-    mug = product(name="Blue mug", unit_amount=1250, rate="20")
-    order, invoice, receipt = issued_pair(
-        lines=[(mug, 2)], billing_country="BE", billing_company="Koffie BV", vat_id="BE0403170701"
+@pytest.mark.parametrize("category, code, mention", [("G", "VATEX-EU-G", "Article 146"),
+                                                     ("O", "VATEX-EU-O", "not subject to EU VAT")])
+def test_sales_outside_the_eu_are_valid_e_invoices(category, code, mention):
+    invoice = invoice_issue(
+        buyer=Buyer(name="Grace Hopper", email="grace@example.com", address_line1="1 Navy Way",
+                    postal_code="10001", city="New York", country="US"),
+        lines=[LineInput(name="Stoneware mug", quantity=2, unit_amount=1333, vat_rate=Decimal("0"),
+                         vat_category=category)],
+        currency="eur",
     )
-    assert invoice.snapshot["reverse_charge"] is True
-    assert invoice.total_gross == order.total == 2500 and invoice.total_tax == 0
-    assert receipt.total_gross == 2500
+    assert any(mention in m for m in invoice.snapshot["legal_mentions"])
+    tree = assert_valid_facturx(facturx_xml(invoice.snapshot))
+    assert text(tree, "//ram:ApplicableHeaderTradeSettlement/ram:ApplicableTradeTax/ram:ExemptionReasonCode") == [
+        code]
 
 
 # ---------------------------------------------------------------------------
@@ -259,7 +280,8 @@ def test_credit_note_is_type_381_and_references_its_invoice():
 def test_credit_note_of_a_reverse_charged_invoice_is_reverse_charged():
     invoice = invoice_issue(
         buyer=Buyer(**GERMAN_BUSINESS),
-        lines=[LineInput(name="French press", quantity=1, unit_amount=3450, vat_rate=Decimal("20"))],
+        lines=[LineInput(name="Setup service", quantity=1, unit_amount=2875, vat_rate=Decimal("0"),
+                         vat_category="AE")],
         currency="eur",
     )
     note = credit_note_issue(invoice_id=invoice.pk, amount=1450, reason="Goodwill")
@@ -296,5 +318,15 @@ def test_missing_buyer_country_refuses_the_invoice_and_burns_no_number():
     with pytest.raises(EInvoiceIncomplete, match="the buyer's country"):
         invoice_issue(buyer=Buyer(name="Nobody", address_line1="Somewhere"), lines=[line], currency="eur")
     assert not Document.objects.exists()
-    issued = invoice_issue(buyer=Buyer(name="Ada", country="FR"), lines=[line], currency="eur")
+    issued = invoice_issue(buyer=Buyer(name="Ada", address_line1="1 rue A", postal_code="75001", city="Paris",
+                                       country="FR"), lines=[line], currency="eur")
     assert issued.number.endswith("-000001")  # the refused one took no number
+
+
+def test_an_invoice_without_the_buyers_address_is_refused_and_numbers_nothing():
+    line = LineInput(name="Pro plan", quantity=1, unit_amount=1000, vat_rate=Decimal("20"))
+    with pytest.raises(EInvoiceIncomplete) as error:
+        invoice_issue(buyer=Buyer(name="Ada", email="ada@example.com", country="FR"), lines=[line], currency="eur")
+    assert "the buyer's street address and postal code and city" in str(error.value)
+    assert "nothing was numbered" in str(error.value)
+    assert not Document.objects.exists()

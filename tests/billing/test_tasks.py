@@ -1,3 +1,4 @@
+import re
 from datetime import timedelta
 
 import pytest
@@ -96,25 +97,39 @@ def test_sweep_picks_old_documents():
     assert not old.has_pdf
 
 
-def test_guest_email_links_carry_the_order_reference(django_capture_on_commit_callbacks):
-    order = PaidOrderFactory()  # guest: no customer account
-    with django_capture_on_commit_callbacks(execute=True):
-        order_tasks.issue_order_documents.delay(order.pk)
-    invoice = Document.objects.get(order=order, kind=Document.Kind.INVOICE)
-    body = mail.outbox[0].body
-    assert f"https://shop.example.com/documents/{invoice.pk}/pdf/?ref={order.reference}" in body
+def _links(body: str) -> list[str]:
+    return re.findall(r"https://shop\.example\.com(/\S+)", body)
 
 
-def test_signed_in_customer_email_links_have_no_reference(django_capture_on_commit_callbacks):
+@pytest.mark.parametrize("signed_in", [False, True], ids=["guest", "customer"])
+def test_email_links_are_signed_and_open_without_a_session(client, signed_in, django_capture_on_commit_callbacks):
+    """The e-mail that confirms the order (the invoice's) carries signed links:
+    the order page, the invoice and the receipt open for whoever has the
+    e-mail, signed in or not, guest order or not."""
     from tests.factories import UserFactory
 
-    order = PaidOrderFactory(customer=UserFactory())
+    order = PaidOrderFactory(customer=UserFactory() if signed_in else None)
     with django_capture_on_commit_callbacks(execute=True):
         order_tasks.issue_order_documents.delay(order.pk)
     invoice = Document.objects.get(order=order, kind=Document.Kind.INVOICE)
+    receipt = Document.objects.get(order=order, kind=Document.Kind.RECEIPT)
     body = mail.outbox[0].body
-    assert f"https://shop.example.com/documents/{invoice.pk}/pdf/\n" in body
+    links = _links(body)
+    order_link = next(link for link in links if link.startswith(f"/orders/{order.reference}/?link="))
+    invoice_link = next(link for link in links if link.startswith(f"/documents/{invoice.pk}/pdf/?link="))
+    receipt_link = next(link for link in links if link.startswith(f"/documents/{receipt.pk}/pdf/?link="))
     assert "?ref=" not in body
+
+    page = client.get(order_link)
+    assert page.status_code == 200
+    assert f"Order {order.number}" in page.content.decode()
+    for link, document in ((invoice_link, invoice), (receipt_link, receipt)):
+        response = client.get(link)
+        assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+        assert response["Content-Disposition"] == f'attachment; filename="{document.number}.pdf"'
+    # The HTML part links the same signed addresses.
+    html, _ = mail.outbox[0].alternatives[0]
+    assert order_link.replace("&", "&amp;") in html or order_link in html
 
 
 def test_only_invoices_are_emailed():

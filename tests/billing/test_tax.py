@@ -29,7 +29,10 @@ def test_breakdown_rounds_once_per_rate_not_per_line():
     # the document declares 0.09 x 20/120 = 0.015 -> 0.02 once for the rate.
     lines = [LineInput(name=f"Sticker {i}", quantity=1, unit_amount=3, vat_rate=Decimal("20")) for i in range(3)]
     result = tax_compute(lines=lines)
-    assert [line.tax for line in result.lines] == [1, 1, 1]
+    # The breakdown's net (7) is shared over the lines by largest remainder:
+    # the lines add up to the breakdown exactly.
+    assert [line.net for line in result.lines] == [3, 2, 2]
+    assert [line.tax for line in result.lines] == [0, 1, 1]
     assert len(result.breakdown) == 1
     assert (result.breakdown[0].gross, result.breakdown[0].tax, result.breakdown[0].net) == (9, 2, 7)
     assert (result.total_gross, result.total_tax, result.total_net) == (9, 2, 7)
@@ -89,3 +92,48 @@ def test_no_lines_refused():
 def test_normalize_rate():
     assert normalize_rate(20) == Decimal("20.00")
     assert normalize_rate("5.5") == Decimal("5.50")
+
+
+# ---------------------------------------------------------------------------
+# Place of supply (billing.tax.vat_treatment) and what the buyer pays
+# ---------------------------------------------------------------------------
+from billing.tax import GOODS, SERVICES, unit_amount_charged, vat_treatment  # noqa: E402
+from billing.vat_rates import EU_VAT_RATES, RATES_AS_OF, member_state_rate  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    "buyer, supply, verified, oss, category, kind, expected",
+    [
+        ("FR", GOODS, False, True, "S", "domestic", ("20.00", "S", 1600)),
+        ("FR", SERVICES, True, True, "S", "domestic", ("20.00", "S", 1600)),  # a French business: French VAT
+        ("DE", GOODS, False, True, "standard", "oss", ("19.00", "S", 1586)),
+        ("DE", GOODS, False, False, "standard", "distance_sale", ("20.00", "S", 1600)),
+        ("IE", GOODS, False, True, "books", "oss", ("0.00", "Z", 1333)),
+        ("DE", GOODS, True, True, "standard", "intra_community", ("0.00", "K", 1333)),
+        ("DE", SERVICES, True, True, "standard", "reverse_charge", ("0.00", "AE", 1333)),
+        ("US", GOODS, False, True, "standard", "export", ("0.00", "G", 1333)),
+        ("US", SERVICES, False, True, "standard", "out_of_scope", ("0.00", "O", 1333)),
+        ("CH", GOODS, True, True, "standard", "export", ("0.00", "G", 1333)),
+    ],
+)
+def test_vat_treatment_by_place_of_supply(buyer, supply, verified, oss, category, kind, expected):
+    treatment = vat_treatment(seller_country="FR", buyer_country=buyer, supply=supply, seller_rate="20",
+                              tax_category=category, business_vat_id_verified=verified, oss=oss)
+    assert treatment.kind == kind
+    unit = unit_amount_charged(price=1600, seller_rate="20", treatment=treatment)
+    assert (str(treatment.rate), treatment.category, unit) == expected
+
+
+def test_rates_table_has_every_member_state_and_its_date():
+    from core.countries import EU_MEMBER_STATES
+
+    assert set(EU_VAT_RATES) == set(EU_MEMBER_STATES)
+    assert RATES_AS_OF.year >= 2026
+    assert member_state_rate("DE", "food") == Decimal("7")
+    assert member_state_rate("DE", "unknown") == Decimal("19")  # the standard rate
+
+
+def test_categories_other_than_s_are_zero_rated():
+    with pytest.raises(TaxComputationError):
+        tax_compute(lines=[LineInput(name="Mug", quantity=1, unit_amount=1000, vat_rate=Decimal("20"),
+                                     vat_category="K")])

@@ -1,6 +1,7 @@
 import uuid
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
@@ -90,3 +91,58 @@ def test_only_get(client, customer_pair):
     user, _, invoice, _ = customer_pair
     client.force_login(user)
     assert client.post(pdf_url(invoice)).status_code == 405
+
+
+def _later(monkeypatch, seconds: int) -> None:
+    import time
+
+    from django.core import signing
+
+    now = time.time()
+    monkeypatch.setattr(signing.time, "time", lambda: now + seconds)
+
+
+def test_signed_link_downloads_without_a_session(client, customer_pair):
+    """The link an e-mail carries (billing.emails): no session needed, for a
+    signed-in customer's document as for a guest's."""
+    from billing.emails import document_download_url
+
+    _, _, invoice, receipt = customer_pair
+    link = document_download_url(invoice).removeprefix(settings.SITE_URL)
+    assert link.startswith(f"/documents/{invoice.pk}/pdf/?link=")
+    assert_pdf(client.get(link), invoice)
+    # It opens that document only.
+    token = link.split("?link=", 1)[1]
+    other = client.get(f"/documents/{receipt.pk}/pdf/?link={token}")
+    assert other.status_code == 403
+    assert "This link does not work" in other.content.decode()
+    # And signs nobody in.
+    assert client.get(pdf_url(invoice)).status_code == 404
+
+
+def test_altered_or_expired_signed_link_is_a_clear_page(client, customer_pair, monkeypatch):
+    from billing.emails import document_download_url
+
+    _, _, invoice, _ = customer_pair
+    link = document_download_url(invoice).removeprefix(settings.SITE_URL)
+    altered = client.get(link[:-3] + "xyz")
+    assert altered.status_code == 403
+    assert "This link does not work" in altered.content.decode()
+    assert invoice.number not in altered.content.decode()
+
+    _later(monkeypatch, settings.SIGNED_LINK_MAX_AGE + 1)
+    expired = client.get(link)
+    assert expired.status_code == 410
+    assert "This link has expired" in expired.content.decode()
+    assert 'href="/orders/find/"' in expired.content.decode()
+
+
+def test_order_page_links_its_documents_for_whoever_sees_it(client):
+    """A guest on the order page downloads its documents through the links the page gives."""
+    import re
+
+    order, invoice, receipt = issued_pair()
+    html = client.get(order.get_absolute_url()).content.decode()
+    links = [href.replace("&amp;", "&") for href in re.findall(r'href="(/documents/\d+/pdf/[^"]*)"', html)]
+    assert len(links) == 2
+    assert_pdf(client.get(links[0]), invoice)

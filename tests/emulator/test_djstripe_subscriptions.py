@@ -14,7 +14,7 @@ from stripe_emulator import EmulatorServer
 from .billing_helpers import advance, period, recurring_price, subscription_session
 from .conftest import API_KEY, DJSTRIPE_KEY, FAST, control, new_session, pay_on_page, wait_for_webhooks
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.urls("tests.emulator.djstripe_urls")]
 
 
 @pytest.fixture(scope="module")
@@ -37,26 +37,7 @@ def djstripe_on_emulator(global_stripe, settings, emulator):
     return global_stripe
 
 
-@pytest.fixture
-def djstripe_only():
-    """Only dj-stripe's own receivers: this checks the emulator against
-    dj-stripe; the shop's receivers (connected by each app through
-    payments.webhooks) have their own tests."""
-    from djstripe.signals import WEBHOOK_SIGNALS
-
-    from payments import webhooks
-
-    connected = {event_type: dict(receivers) for event_type, receivers in webhooks.RECEIVERS.items()}
-    for event_type, receivers in connected.items():
-        for app_label in receivers:
-            WEBHOOK_SIGNALS[event_type].disconnect(dispatch_uid=webhooks.dispatch_uid(app_label, event_type))
-    yield
-    for event_type, receivers in connected.items():
-        for app_label, receiver in receivers.items():
-            webhooks.connect(app_label, {event_type: receiver})
-
-
-def test_djstripe_processes_subscription_webhooks(djstripe_on_emulator, djstripe_only, emulator, live_server):
+def test_djstripe_processes_subscription_webhooks(djstripe_on_emulator, emulator, live_server):
     from djstripe.models import Event, Invoice, LineItem, Subscription, WebhookEndpoint, WebhookEventTrigger
     from djstripe.settings import djstripe_settings
 

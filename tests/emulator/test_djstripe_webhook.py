@@ -13,7 +13,7 @@ from stripe_emulator import EmulatorServer
 
 from .conftest import API_KEY, DJSTRIPE_KEY, FAST, control, new_session, pay_on_page, wait_for_webhooks
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.urls("tests.emulator.djstripe_urls")]
 
 
 @pytest.fixture(scope="module")

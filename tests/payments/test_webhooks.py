@@ -154,7 +154,8 @@ def test_webhook_for_an_unknown_order_is_acknowledged(stripe_emulator, stripe_we
     assert not Order.objects.exists()
 
 
-def test_declined_card_keeps_the_order_open_with_the_reason(stripe_emulator, stripe_webhooks, order_at_checkout):
+def test_declined_card_keeps_the_order_open_with_the_reason(stripe_emulator, stripe_webhooks, order_at_checkout,
+                                                            client):
     order, session_id, product = order_at_checkout
     emulator_control(stripe_emulator.url, "webhooks/faults", {"action": "duplicate", "count": 20})
     pay_session(stripe_emulator.url, session_id, "4000000000000002")
@@ -165,6 +166,10 @@ def test_declined_card_keeps_the_order_open_with_the_reason(stripe_emulator, str
     assert "declined" in order.payment_error.lower()
     assert order.payments.get().status == "failed"
     assert product.stock == 1  # still reserved: the customer may try another card
+    # The refused card is named, on the order page as in the account.
+    failed = order.payments.get()
+    assert (failed.card_brand, failed.card_last4) == ("visa", "0002")
+    assert "Visa •••• 0002" in client.get(order.get_absolute_url()).content.decode()
 
 
 @pytest.mark.parametrize(
@@ -238,10 +243,12 @@ def test_cancel_on_the_payment_page_returns_to_the_cart_with_stock_released(stri
     import stripe
 
     order, session_id, product = order_at_checkout
-    response = client.get(f"/orders/{order.reference}/cancelled/", follow=True)
+    response = client.get(f"/orders/{order.reference}/cancelled/", follow=True)  # Stripe's cancel return
+    assert "Cancel order" in response.content.decode()  # the choice, nothing changed yet
+    response = client.post(f"/orders/{order.reference}/cancel/", follow=True)
 
     assert response.redirect_chain[-1][0].endswith("/cart/")
-    assert "Payment cancelled" in response.content.decode()
+    assert "is cancelled; nothing was charged" in response.content.decode()
     assert "Blue mug" in response.content.decode()  # the cart is as the customer left it
     order.refresh_from_db(); product.refresh_from_db()
     assert order.status == Order.Status.CANCELLED and product.stock == 3

@@ -167,8 +167,13 @@ def test_signed_in_order_uses_account_email_and_customer(client, mug, stripe_dow
     user = UserFactory(username="ana@example.com", email="ana@example.com")
     client.force_login(user)
     fill_cart(client, (mug, 1))
-    client.post(reverse("shop:checkout"), {**VALID, "email": "someone-else@example.com", "vat_id": "de 136 695 976"})
+    data = {**VALID, "email": "someone-else@example.com", "vat_id": "de 136 695 976"}
+    page = client.post(reverse("shop:checkout"), data)
+    # A German id at a French address does not exempt the sale: the customer reads why, then confirms.
+    assert "not a VAT id of the billing country" in page.content.decode()
+    client.post(reverse("shop:checkout"), {**data, "quote": page.context["summary"].key})
     order = Order.objects.get()
+    assert order.vat_id_status == "mismatch"
     assert order.email == "ana@example.com"
     assert order.customer == user
     assert order.vat_id == "DE136695976"
@@ -208,10 +213,53 @@ def test_cancel_on_payment_page_puts_items_back_in_cart(client, mug, coffee, str
     order = Order.objects.get()
     assert cart_of(client) == {}
     response = client.get(reverse("orders:checkout_cancelled", args=[order.reference]), follow=True)
+    assert response.redirect_chain[-1][0] == order.get_absolute_url()  # the choice: pay now or cancel
+    response = client.post(reverse("orders:cancel", args=[order.reference]), follow=True)
     assert response.redirect_chain[-1][0] == reverse("shop:cart")
-    assert "Payment cancelled; your cart is as you left it." in messages_of(response)
+    assert f"Order {order.number} is cancelled; nothing was charged. Your cart is as you left it." in messages_of(response)
     assert cart_of(client) == {str(mug.pk): 2, str(coffee.pk): 1}
     assert response.context["cart"].total == 2 * 1600 + 1290
     order.refresh_from_db()
     mug.refresh_from_db()
     assert order.status == Order.Status.CANCELLED and mug.stock == 5
+
+
+def test_a_returning_customer_finds_the_last_billing_address(client, mug):
+    from tests.factories import OrderFactory
+
+    customer = UserFactory()
+    OrderFactory(customer=customer, email=customer.email, billing_name="Old Name", billing_city="Nantes")
+    OrderFactory(customer=customer, email=customer.email, billing_name="Camille Martin", billing_company="ACME",
+                 billing_line1="3 place du Marché", billing_postal_code="69002", billing_city="Lyon",
+                 billing_country="BE", vat_id="BE0123456749")
+    client.force_login(customer)
+    fill_cart(client, (mug, 1))
+    form = client.get(reverse("shop:checkout")).context["form"]
+    assert {name: form[name].value() for name in ("billing_name", "billing_company", "billing_line1",
+                                                  "billing_postal_code", "billing_city", "billing_country",
+                                                  "vat_id")} == {
+        "billing_name": "Camille Martin", "billing_company": "ACME", "billing_line1": "3 place du Marché",
+        "billing_postal_code": "69002", "billing_city": "Lyon", "billing_country": "BE", "vat_id": "BE0123456749"}
+    # A first order starts empty.
+    client.force_login(UserFactory())
+    fill_cart(client, (mug, 1))
+    assert client.get(reverse("shop:checkout")).context["form"]["billing_line1"].value() in (None, "")
+
+
+def test_lines_short_of_stock_are_flagged_in_the_cart_before_the_form(client, mug, coffee):
+    fill_cart(client, (mug, 3), (coffee, 2))
+    mug.stock = 1
+    mug.save(update_fields=["stock"])
+    cart = client.get(reverse("shop:cart")).content.decode()
+    assert "Only 1 left: lower the quantity to check out." in cart
+    assert 'href="/checkout/"' not in cart
+    response = client.get(reverse("shop:checkout"))
+    assert response.status_code == 302 and response["Location"] == reverse("shop:cart")
+    assert messages_of(client.get(reverse("shop:cart"))) == [
+        "Not enough stock for “Stoneware mug”: change your cart to check out."]
+
+    mug.stock = 0
+    mug.save(update_fields=["stock"])
+    assert "Out of stock: remove it to check out." in client.get(reverse("shop:cart")).content.decode()
+    client.post(reverse("shop:cart_remove"), {"product_id": mug.pk})
+    assert client.get(reverse("shop:checkout")).status_code == 200

@@ -1,11 +1,18 @@
 import pytest
-from django.contrib.auth import authenticate, get_user_model
+from django.contrib import auth
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import call_command
+from django.test import RequestFactory
 
 from catalog.models import Category, Product, TaxRate
 
 pytestmark = pytest.mark.django_db
+
+
+def authenticate(**credentials):
+    # A sign-in always comes with its request (the login throttling counts by address).
+    return auth.authenticate(RequestFactory().post("/accounts/login/"), **credentials)
 
 
 def test_seed_twice_makes_no_duplicates(capsys):

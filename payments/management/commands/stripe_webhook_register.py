@@ -16,11 +16,11 @@ from payments.webhooks import enabled_events
 
 
 def endpoint_url(djstripe_uuid) -> str:
-    return settings.SITE_URL + reverse("djstripe:djstripe_webhook_by_uuid", kwargs={"uuid": djstripe_uuid})
+    return settings.SITE_URL + reverse("payments:stripe_webhook", kwargs={"uuid": djstripe_uuid})
 
 
 class Command(BaseCommand):
-    help = "Create (once) the Stripe webhook endpoint that points at this site's dj-stripe webhook URL."
+    help = "Create (once) the Stripe webhook endpoint that points at this site's webhook inbox."
 
     def add_arguments(self, parser):
         parser.add_argument("--base-url", default=settings.SITE_URL, help="Public base URL of this site")

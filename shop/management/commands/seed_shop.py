@@ -16,10 +16,11 @@ from django.db import transaction
 from catalog.models import Category, Product, TaxRate
 
 TAX_RATES = {
-    # key: (name, rate, country)
-    "standard": ("Standard rate", Decimal("20.00"), "FR"),
-    "reduced": ("Reduced rate (food, books)", Decimal("5.50"), "FR"),
-    "super_reduced": ("Super-reduced rate (press)", Decimal("2.10"), "FR"),
+    # key: (name, rate, country, tax category: the rate in other EU states, billing.vat_rates)
+    "standard": ("Standard rate", Decimal("20.00"), "FR", "standard"),
+    "reduced": ("Reduced rate (food)", Decimal("5.50"), "FR", "food"),
+    "books": ("Reduced rate (books)", Decimal("5.50"), "FR", "books"),
+    "super_reduced": ("Super-reduced rate (press)", Decimal("2.10"), "FR", "press"),
 }
 
 CATEGORIES = [
@@ -51,10 +52,10 @@ PRODUCTS = [
      5900, 5, "Conical steel burrs with 30 click settings, from espresso to French press."),
     ("GEAR-TPT-800", "glass-teapot-800ml", "Glass teapot 800 ml", "brewing-gear", "standard",
      2990, 3, "Heat-resistant glass with a removable stainless steel infuser."),
-    ("BOOK-BARISTA", "home-barista-handbook", "The Home Barista Handbook", "books-magazines", "reduced",
+    ("BOOK-BARISTA", "home-barista-handbook", "The Home Barista Handbook", "books-magazines", "books",
      2700, 10, "From the bean to the cup: grinding, dosing, water and milk, explained with 120 photographs. "
      "Hardback, 240 pages."),
-    ("BOOK-TEA-HIST", "short-history-of-tea", "A Short History of Tea", "books-magazines", "reduced",
+    ("BOOK-TEA-HIST", "short-history-of-tea", "A Short History of Tea", "books-magazines", "books",
      1950, 7, "Four thousand years of tea, from Yunnan to the English breakfast table. Paperback, 192 pages."),
     ("MAG-BQ-042", "barista-quarterly-42", "Barista Quarterly, issue 42", "books-magazines", "super_reduced",
      790, 60, "The spring issue: a visit to Huila's growers, a grinder test and ten recipes for cold brew."),
@@ -82,9 +83,9 @@ class Command(BaseCommand):
     @transaction.atomic
     def handle(self, *args, **options):
         rates = {}
-        for key, (name, rate, country) in TAX_RATES.items():
+        for key, (name, rate, country, category) in TAX_RATES.items():
             rates[key], _ = TaxRate.objects.update_or_create(
-                country=country, rate=rate, defaults={"name": name}
+                country=country, rate=rate, category=category, defaults={"name": name}
             )
         categories = {}
         for slug, name, position in CATEGORIES:

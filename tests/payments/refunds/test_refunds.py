@@ -1,6 +1,7 @@
 """Refunds against the emulator over HTTP: recorded, sent with an idempotency
 key, confirmed by webhook, credited once; refused, failed and retried cases."""
 
+import re
 import uuid
 
 import pytest
@@ -254,3 +255,5 @@ def test_a_refund_of_a_guest_order_shows_in_the_signed_in_customers_account(stri
     client.force_login(customer)
     page = client.get("/account/").content.decode()
     assert note.number in page
+    # The payment history shows the refund under the payment.
+    assert re.search(r"Refund · €16\.00\s*<span[^>]*>Refunded", page)
