@@ -27,7 +27,8 @@ from django.template.loader import get_template
 STYLESHEET_TEMPLATE = "billing/document.css"
 USER_AGENT_STYLESHEET = Path(__file__).with_name("pdf_user_agent.css")
 
-_render_lock = threading.Lock()
+# Reentrant: a render sets the engine up (under the lock) on first use.
+_render_lock = threading.RLock()
 
 
 def stylesheet_text() -> str:
@@ -69,7 +70,8 @@ def warm_up() -> None:
 
 def url_fetcher():
     """The fetcher renders use: `data:` URLs only (for attachments too)."""
-    return _engine()[2]
+    with _render_lock:
+        return _engine()[2]
 
 
 def html_to_pdf(
@@ -85,10 +87,10 @@ def html_to_pdf(
     `before_write(document)` may change the laid-out document (metadata)
     before it is written; `pdf_variant`, `attachments` and `finisher` are
     WeasyPrint's."""
-    document_html, font_config, fetcher, stylesheet = _engine()
     options = {"pdf_variant": pdf_variant} if pdf_variant else {}
     write_options = {**options, "attachments": list(attachments)} if attachments else options
     with _render_lock:
+        document_html, font_config, fetcher, stylesheet = _engine()
         document = document_html(string=html, base_url=None, url_fetcher=fetcher).render(
             stylesheets=[stylesheet], font_config=font_config, **options
         )

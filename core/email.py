@@ -147,8 +147,10 @@ def email_send(*, email_id: int) -> OutgoingEmail:
         logger.warning("e-mail %s to %s not sent (attempt %d): %s", email_id, ", ".join(email.to), email.attempts, error)
         email.refresh_from_db()
         return email
+    # Sent: the attachments' contents (PDFs kept elsewhere) are not kept twice.
     OutgoingEmail.objects.filter(pk=email_id).update(
-        sent_at=timezone.now(), last_error="", claimed_until=None, next_attempt_at=None
+        sent_at=timezone.now(), last_error="", claimed_until=None, next_attempt_at=None,
+        attachments=[{"filename": a["filename"], "mimetype": a["mimetype"]} for a in email.attachments],
     )
     email.refresh_from_db()
     logger.info("e-mail sent: %r to %s", email.subject, ", ".join(email.to))

@@ -103,7 +103,11 @@ def test_smtp_down_the_documents_are_issued_and_the_email_is_sent_once_when_it_i
     receipt.refresh_from_db()
     assert invoice.emailed_at is not None and receipt.emailed_at is not None
     assert not emails_unsent().exists()
-    assert OutgoingEmail.objects.get().last_error == ""
+    sent = OutgoingEmail.objects.get()
+    assert sent.last_error == "" and sent.attempts == 3
+    # The PDFs are in storage: the sent row keeps the attachments' names only.
+    assert sent.attachments == [{"filename": f"{invoice.number}.pdf", "mimetype": "application/pdf"},
+                                {"filename": f"{receipt.number}.pdf", "mimetype": "application/pdf"}]
 
 
 def test_staff_send_an_unsent_email_again_from_admin(settings, smtp_down, billing_media_root,
