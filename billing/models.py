@@ -219,3 +219,27 @@ class ClosedPeriod(models.Model):
 
     def __str__(self):
         return self.label
+
+
+class ExchangeRate(models.Model):
+    """A euro foreign exchange reference rate of the European Central Bank:
+    1 EUR = `rate` units of `currency` on `date`. Stored by a periodic job
+    (billing.tasks.fetch_exchange_rates); a document in another currency
+    states its VAT total in euros at the rate of the day before its issue
+    date (billing.exchange_rates)."""
+
+    currency = models.CharField(max_length=3)  # lower case, like the documents'
+    date = models.DateField()
+    rate = models.DecimalField(max_digits=18, decimal_places=6)
+    source = models.CharField(max_length=16, default="ECB")
+    fetched_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-date", "currency"]
+        constraints = [
+            models.UniqueConstraint(fields=["currency", "date"], name="billing_exchangerate_one_per_day"),
+            models.CheckConstraint(condition=Q(rate__gt=0), name="billing_exchangerate_positive"),
+        ]
+
+    def __str__(self):
+        return f"1 EUR = {self.rate} {self.currency.upper()} ({self.source}, {self.date})"

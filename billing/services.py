@@ -27,12 +27,13 @@ from core.types import Buyer, address_lines
 from .credit_notes import credit_note_lines_for_amount
 from .dates import seller_date, seller_localtime
 from .exceptions import BillingError, DocumentNotIssuable
+from .exchange_rates import vat_in_accounting_currency
 from .facturx import einvoice_assert_complete
 from .models import Document
 from .numbering import document_number_and_time
 from .periods import period_assert_open
 from .rendering import snapshot_to_pdf
-from .tax import LineInput, TaxComputation, tax_compute, vat_mentions
+from .tax import FRENCH_PAYMENT_NOTES, LineInput, TaxComputation, tax_compute, vat_mentions
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +85,7 @@ def _lines_snapshot(tax: TaxComputation) -> list[dict]:
             "tax": line.tax,
             "gross": line.gross,
             "vat_category": line.vat_category,
+            "supply": line.supply,
         }
         for line in tax.lines
     ]
@@ -107,6 +109,9 @@ def _legal_mentions(
     if seller.get("registration"):
         mentions.append(f"Registration: {seller['registration']}")
     mentions.append(f"Amounts in {currency.upper()}.")
+    if kind != Document.Kind.RECEIPT and (seller.get("country") or "").upper() == "FR":
+        # French Commercial Code (art. L441-9, L441-10, D441-5): on every invoice.
+        mentions.extend(FRENCH_PAYMENT_NOTES.values())
     mentions.extend(extra)
     # Why a line carries no VAT (intra-Community supply, reverse charge,
     # export, outside the scope): the article of the VAT Directive.
@@ -142,6 +147,8 @@ def _document_create(
     # The issue time is read under the series' lock (billing.numbering).
     number, issued_at = document_number_and_time(kind=kind, issued_at=issued_at)
     period_assert_open(issued_at)
+    # Another currency: the VAT total in euros at the ECB rate of the day before.
+    eur_vat = vat_in_accounting_currency(currency=currency, total_tax=totals["tax"], issue_date=seller_date(issued_at))
     currency = currency.lower()
     snapshot = {
         "version": SNAPSHOT_VERSION,
@@ -168,6 +175,7 @@ def _document_create(
         "vat_breakdown": vat_breakdown,
         "totals": totals,
         "payment_reference": payment_reference,
+        "accounting_currency": eur_vat,
         "legal_mentions": _legal_mentions(
             kind=kind, seller=seller, currency=currency, extra=extra_mentions, categories=categories,
         ),

@@ -64,3 +64,11 @@ def render_missing_pdfs() -> int:
     if ids:
         logger.info("render sweep: %d document(s) without a PDF enqueued", len(ids))
     return len(ids)
+
+
+@shared_task(name="billing.tasks.fetch_exchange_rates", **RETRY_OPTIONS)
+def fetch_exchange_rates() -> int:
+    """Store the ECB's euro reference rates of the day (idempotent)."""
+    from .exchange_rates import exchange_rates_fetch
+
+    return exchange_rates_fetch()
