@@ -33,7 +33,8 @@ def html_to_pdf(html: str) -> bytes:
     from weasyprint.urls import URLFetcher
 
     fetcher = URLFetcher(allowed_protocols={"data"}, timeout=1)
-    return HTML(string=html, base_url=None, url_fetcher=fetcher).write_pdf()
+    # PDF/A like the e-invoices: receipts are archived as long.
+    return HTML(string=html, base_url=None, url_fetcher=fetcher).write_pdf(pdf_variant="pdf/a-3b")
 
 
 def snapshot_to_pdf(*, snapshot: dict) -> bytes:

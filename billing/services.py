@@ -10,11 +10,13 @@ Billing knows no order, payment or subscription: callers hand it plain data
 (a Buyer, lines, an OrderRef) and it hands back documents.
 """
 
+import hashlib
 import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -29,7 +31,7 @@ from .dates import seller_date, seller_localtime
 from .exceptions import BillingError, DocumentNotIssuable
 from .exchange_rates import vat_in_accounting_currency
 from .facturx import einvoice_assert_complete
-from .models import Document
+from .models import Document, DocumentLine, DocumentVatTotal
 from .numbering import document_number_and_time
 from .periods import period_assert_open
 from .rendering import snapshot_to_pdf
@@ -200,8 +202,30 @@ def _document_create(
         payment_reference=payment_reference[:255],
         snapshot=snapshot,
     )
+    _document_rows_create(document, lines=lines, vat_breakdown=vat_breakdown)
     logger.info("document issued: %s %s %s", document.number, document.total_gross, currency)
     return document
+
+
+def _document_rows_create(document: Document, *, lines: list[dict], vat_breakdown: list[dict]) -> None:
+    """The lines and VAT rows beside the snapshot (the same figures), so that
+    exports and checks sum in SQL."""
+    DocumentLine.objects.bulk_create(
+        DocumentLine(
+            document=document, position=position, name=line["name"][:500], sku=(line.get("sku") or "")[:64],
+            supply=line.get("supply") or "", quantity=int(line["quantity"]), unit_gross=int(line["unit_gross"]),
+            unit_net=int(line["unit_net"]), vat_rate=Decimal(str(line["vat_rate"])),
+            vat_category=line.get("vat_category") or "S", net=int(line["net"]), tax=int(line["tax"]),
+            gross=int(line["gross"]),
+        )
+        for position, line in enumerate(lines, start=1)
+    )
+    DocumentVatTotal.objects.bulk_create(
+        DocumentVatTotal(document=document, vat_category=row.get("category") or "S",
+                         vat_rate=Decimal(str(row["rate"])), net=int(row["net"]), tax=int(row["tax"]),
+                         gross=int(row["gross"]))
+        for row in vat_breakdown
+    )
 
 
 def _order_snapshot(order: OrderRef | None, related_document: Document | None) -> dict | None:
@@ -297,6 +321,8 @@ def receipt_issue(
             related_document=invoice,
             payment_reference=payment_reference or invoice.payment_reference,
             extra={"paid_on": _date(paid_at), "amount_received": snap["totals"]["gross"]},
+            extra_mentions=[f"This receipt acknowledges the payment of invoice {invoice.number}; "
+                            "it is not an invoice."],
         )
 
 
@@ -391,9 +417,18 @@ def document_render_pdf(*, document_id: int) -> Document:
             # Left by an attempt whose database update failed: same snapshot,
             # same content; replace it so the name stays <number>.pdf.
             storage.delete(name)
+        if document.pdf_sha256:
+            # The issued file was lost from storage: a new rendering takes its
+            # place, but the hash kept at issue stays, so the number audit
+            # says this file is not the one issued.
+            storage.save(name, ContentFile(pdf))
+            logger.warning("document %s: PDF lost from storage, rendered again (hash kept)", document.number)
+            return document
         document.pdf.save(document.pdf_filename, ContentFile(pdf), save=False)
         document.pdf_rendered_at = timezone.now()
-        document.save(update_fields=["pdf", "pdf_rendered_at"])
+        # Kept with the document: the number audit checks the stored file against it.
+        document.pdf_sha256 = hashlib.sha256(pdf).hexdigest()
+        document.save(update_fields=["pdf", "pdf_rendered_at", "pdf_sha256"])
     logger.info("document rendered: %s (%d bytes)", document.number, len(pdf))
     return document
 
