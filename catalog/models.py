@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from babel import Locale
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
@@ -19,7 +20,7 @@ from django.utils.translation import get_language, to_locale
 
 from billing.tax import GOODS, SUPPLY_KINDS
 from billing.vat_rates import STANDARD, TAX_CATEGORIES
-from core.money import format_rate
+from core.money import currency_exponent, format_rate
 
 
 class Category(models.Model):
@@ -121,6 +122,15 @@ class Product(models.Model):
 
     def get_absolute_url(self):
         return reverse("shop:product_detail", args=[self.slug])
+
+    def clean(self):
+        super().clean()
+        if currency_exponent(self.currency or "") == 3:
+            raise ValidationError({"currency": (
+                f"{(self.currency or '').upper()} has three decimals: its invoices could not state amounts "
+                "the way the e-invoice rules and the VAT breakdown need (two decimals at most). "
+                "Price the product in a currency with two or no decimals."
+            )})
 
     @property
     def in_stock(self) -> bool:

@@ -33,3 +33,5 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # No test reaches beyond loopback: VIES is off unless a test points it at its own server.
 VIES_URL = ""
+# Nor the ECB: tests store rates, or point this at their own server.
+ECB_RATES_URL = "http://127.0.0.1:9/eurofxref-daily.xml"
