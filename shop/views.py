@@ -44,17 +44,20 @@ def _safe_next(request, fallback: str) -> str:
 
 @require_GET
 def product_list(request):
-    """The catalogue, by name, a page at a time. Each query reads an index
-    (catalog's partial indexes on active products): the page is the next
-    twelve entries of (name) or (category, name), the count an index-only
-    scan, and the category bar asks each category whether it has one active
-    product (EXISTS) rather than joining and de-duplicating every product."""
-    products = Product.objects.active().select_related("category", "tax_rate").order_by("name", "pk")
+    """The catalogue a page at a time, by category then name. Each query reads
+    an index (catalog's partial indexes on active products): the page is the
+    next twelve entries of (category position, name) or (category, name), the
+    count an index-only scan, and the category bar asks each category whether
+    it has an active product (EXISTS) rather than joining and de-duplicating
+    every product."""
+    products = Product.objects.active().select_related("category", "tax_rate")
     category = None
     slug = request.GET.get("category")
     if slug:
         category = get_object_or_404(Category, slug=slug)
-        products = products.filter(category=category)
+        products = products.filter(category=category).order_by("name", "pk")
+    else:
+        products = products.order_by("category_position", "name", "pk")
     page = Paginator(products, PRODUCTS_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,

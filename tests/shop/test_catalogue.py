@@ -98,3 +98,29 @@ def test_shop_name_from_setting(client, settings, mug):
     settings.SHOP_NAME = "Café Bleu"
     html = client.get(reverse("shop:product_list")).content.decode()
     assert "Café Bleu" in html
+
+
+def test_catalogue_order_is_category_then_name_and_follows_changes(client):
+    from catalog.models import Category
+
+    tea = CategoryFactory(name="Tea", slug="tea-order", position=2)
+    gear = CategoryFactory(name="Gear", slug="gear-order", position=1)
+    CategoryFactory(name="Empty", slug="empty-order", position=0)
+    for name, category in (("Sencha", tea), ("Assam", tea), ("Mug", gear), ("Kettle", gear)):
+        ProductFactory(name=name, category=category)
+
+    def names():
+        return [p.name for p in client.get(reverse("shop:product_list")).context["products"]]
+
+    assert names() == ["Kettle", "Mug", "Assam", "Sencha"]
+    # Only categories with something to sell are in the bar.
+    bar = [c.name for c in client.get(reverse("shop:product_list")).context["categories"]]
+    assert bar == ["Gear", "Tea"]
+
+    tea.position = 0
+    tea.save()
+    assert names() == ["Assam", "Sencha", "Kettle", "Mug"]
+    mug = Category.objects.get(pk=gear.pk).products.get(name="Mug")
+    mug.category = tea
+    mug.save(update_fields=["category"])
+    assert names() == ["Assam", "Mug", "Sencha", "Kettle"]
