@@ -80,6 +80,12 @@ def order_place(
     currencies = {p.currency for p in products.values()}
     if len(currencies) != 1:
         raise OrderError("Products in different currencies cannot be bought in one order.")
+    # Sold out as just read: refused before any transaction or write (a rush
+    # on the last units is mostly refusals; they cost one SELECT). The
+    # conditional UPDATE below still decides the race for what is left.
+    for pk in sorted(merged):
+        if products[pk].stock < merged[pk]:
+            raise OutOfStock(products[pk], products[pk].stock)
 
     now = timezone.now()
     with transaction.atomic():
