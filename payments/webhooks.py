@@ -108,5 +108,7 @@ RECEIVERS_OF_PAYMENTS: dict[str, Receiver] = {
     "charge.dispute.updated": on_charge_dispute_event,
     "charge.dispute.closed": on_charge_dispute_event,
 }
-# Mirrored by dj-stripe for staff (payments, charges).
-MIRRORED_BY_PAYMENTS = ("payment_intent.succeeded", "charge.succeeded", "charge.failed")
+# Nothing more to mirror: the shop reads no mirrored charge or payment intent
+# (our Payment rows say how each order was paid), and each of those events
+# made dj-stripe fetch the object again: two of a renewal's events were only that.
+MIRRORED_BY_PAYMENTS: tuple[str, ...] = ()
