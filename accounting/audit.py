@@ -10,6 +10,8 @@ Anomalies, per series and year:
   year and sequence, a series that is not its kind's, or a year that is not
   the year of its issue date (in the seller's time zone), or an issue time
   earlier than the previous number's (numbers and times rise together);
+- altered PDF: a stored PDF whose SHA-256 is not the one kept at rendering
+  (listed with the mismatches);
 - without PDF: a document whose PDF was never rendered (not a numbering fault:
   listed apart, the worker or the export renders it).
 
@@ -18,9 +20,11 @@ Reads only; memory grows with the number of anomalies, not of documents.
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 
+from django.core.files.storage import default_storage
 from sequences.models import Sequence
 
 from billing.dates import seller_date
@@ -87,6 +91,17 @@ class AuditReport:
         return sum(len(s.without_pdf) for s in self.series)
 
 
+def _file_sha256(name: str) -> str:
+    try:
+        with default_storage.open(name, "rb") as handle:
+            digest = hashlib.sha256()
+            for chunk in iter(lambda: handle.read(1 << 16), b""):
+                digest.update(chunk)
+            return digest.hexdigest()
+    except OSError:
+        return ""
+
+
 def _counter_values() -> dict[tuple[str, int], int]:
     values = {}
     for name, last in Sequence.objects.filter(name__startswith="billing.").values_list("name", "last"):
@@ -107,9 +122,9 @@ def audit_series(*, series: str, year: int, counter_last: int | None = None) -> 
     rows = (
         Document.objects.filter(series=series, year=year)
         .order_by("sequence", "pk")
-        .values_list("sequence", "number", "kind", "issued_at", "pdf", "pdf_rendered_at")
+        .values_list("sequence", "number", "kind", "issued_at", "pdf", "pdf_rendered_at", "pdf_sha256")
     )
-    for sequence, number, kind, issued_at, pdf, rendered_at in rows.iterator(chunk_size=2000):
+    for sequence, number, kind, issued_at, pdf, rendered_at, sha256 in rows.iterator(chunk_size=2000):
         audit.count += 1
         if audit.first is None:
             audit.first = sequence
@@ -137,6 +152,8 @@ def audit_series(*, series: str, year: int, counter_last: int | None = None) -> 
             previous_issued, previous_number = issued_at, number
         if not pdf or rendered_at is None:
             audit.without_pdf.append(number)
+        elif sha256 and _file_sha256(pdf) != sha256:
+            audit.mismatches.append(f"{number}: its stored PDF is not the one issued (SHA-256 differs, or missing)")
     audit.last = max(previous, counter_last or 0) or None
     if counter_last is not None and counter_last > previous:
         gaps.append((previous + 1, counter_last))

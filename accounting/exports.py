@@ -44,7 +44,8 @@ KIND_FOLDERS = {
     Document.Kind.CREDIT_NOTE: "credit_notes",
 }
 JOURNAL_HEAD = ["number", "date", "kind", "customer", "customer_email", "vat_id", "country", "currency"]
-JOURNAL_TAIL = ["net_total", "vat_total", "gross", "payment_reference", "related_invoice"]
+JOURNAL_TAIL = ["net_total", "vat_total", "gross", "payment_reference", "related_invoice",
+                "vat_total_eur", "eur_rate", "eur_rate_date"]
 VAT_SUMMARY_HEAD = [
     "country", "currency", "vat_category", "vat_rate", "invoices", "credit_notes", "net", "vat", "gross",
 ]
@@ -53,6 +54,8 @@ README = """Export of the documents issued in {title} ({start} to {last_day}).
 journal.csv      one row per document (invoices, receipts, credit notes),
                  amounts as decimal text in the document's currency;
                  net_<rate> / vat_<rate> per VAT rate ("AE" = reverse charge);
+                 documents in another currency: vat_total_eur at the ECB
+                 rate (1 EUR = eur_rate) of eur_rate_date;
                  credit notes are negative; receipts repeat the invoice they
                  settle and are not counted in the VAT summary.
 vat_summary.csv  invoices minus credit notes per buyer country, currency,
@@ -142,8 +145,16 @@ def _journal_rows(period: Period, rate_keys: list[tuple[str, Decimal]]) -> Itera
             decimal_text(sign * doc["total_gross"], currency),
             doc["payment_reference"],
             related,
+            # Another currency: the VAT in euros at the ECB rate of the day before issue.
+            *_eur_cells(snap.get("accounting_currency"), sign),
         ]
         yield row, {"doc": doc, "per_rate": per_rate, "country": buyer.get("country") or "", "sign": sign}
+
+
+def _eur_cells(eur: dict | None, sign: int) -> list[str]:
+    if not eur:
+        return ["", "", ""]
+    return [decimal_text(sign * int(eur["vat_total"]), eur["currency"]), eur["rate"], eur["rate_date"]]
 
 
 def period_rate_keys(period: Period) -> list[tuple[str, Decimal]]:

@@ -187,7 +187,7 @@ class ProductViewSet(viewsets.ReadOnlyModelViewSet):
         return (
             Product.objects.active()
             .select_related("category", "tax_rate")
-            .order_by("category__position", "name", "pk")
+            .order_by("category_position", "name", "pk")
         )
 
 

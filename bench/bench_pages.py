@@ -58,7 +58,8 @@ def seed(size: int) -> dict:
     categories = [Category.objects.create(name=f"Category {i}", slug=f"category-{i}", position=i)
                   for i in range(CATEGORIES)]
     Product.objects.bulk_create([
-        Product(category=categories[i % CATEGORIES], name=f"Product {i:05d}", slug=f"product-{i:05d}",
+        Product(category=categories[i % CATEGORIES], category_position=categories[i % CATEGORIES].position,
+                name=f"Product {i:05d}", slug=f"product-{i:05d}",
                 sku=f"SKU-{i:05d}", description="A fine product. " * 10, image="shop/img/placeholder.svg",
                 unit_amount=500 + (i % 50) * 100, currency="eur", tax_rate=rate, stock=rng.randint(0, 50),
                 active=i % 20 != 19)

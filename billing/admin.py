@@ -11,7 +11,7 @@ from django.utils.html import format_html
 from core.admin import ReadOnlyAdminMixin
 from core.money import format_money
 
-from .models import ClosedPeriod, Document
+from .models import ClosedPeriod, Document, ExchangeRate
 
 ORDER_NUMBER = re.compile(r"^ORD-0*(\d+)$", re.IGNORECASE)
 
@@ -25,8 +25,8 @@ class DocumentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     ordering = ("-issued_at", "-pk")
     fields = (
         "number", "kind", "issued_at", "order_link", "stripe_invoice_id", "customer", "customer_email",
-        "currency", "net", "tax", "gross", "related_document", "payment_reference", "pdf_link",
-        "pdf_rendered_at", "emailed_at", "snapshot_pretty",
+        "currency", "net", "tax", "gross", "tax_in_euros", "related_document", "payment_reference", "pdf_link",
+        "pdf_rendered_at", "pdf_sha256", "emailed_at", "snapshot_pretty",
     )
     readonly_fields = fields
 
@@ -43,6 +43,14 @@ class DocumentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="VAT")
     def tax(self, obj):
         return format_money(obj.total_tax, obj.currency)
+
+    @admin.display(description="VAT in euros (exchange rate used)")
+    def tax_in_euros(self, obj):
+        eur = obj.snapshot.get("accounting_currency")
+        if not eur:
+            return "—"
+        return (f"{format_money(eur['vat_total'], eur['currency'])} at the {eur['source']} rate of {eur['rate_date']}: "
+                f"1 {eur['currency'].upper()} = {eur['rate']} {obj.currency.upper()}")
 
     @admin.display(description="Total", ordering="total_gross")
     def gross(self, obj):
@@ -78,3 +86,13 @@ class ClosedPeriodAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     list_display = ("label", "start", "end", "document_count", "closed_at", "closed_by")
     readonly_fields = [f.name for f in ClosedPeriod._meta.fields]
+
+
+@admin.register(ExchangeRate)
+class ExchangeRateAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The ECB rates stored by the periodic job (billing.tasks.fetch_exchange_rates)."""
+
+    list_display = ("date", "currency", "rate", "source", "fetched_at")
+    list_filter = ("currency", "source")
+    date_hierarchy = "date"
+    readonly_fields = [f.name for f in ExchangeRate._meta.fields]

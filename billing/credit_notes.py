@@ -74,6 +74,8 @@ def credit_note_lines_for_amount(*, invoice: Document, amount: int) -> list[Line
     if amount == invoice.total_gross:
         return lines_from_snapshot(invoice.snapshot["lines"])
     keys = sorted(remaining, key=lambda key: (key[1], key[0]), reverse=True)
+    supplies = {line.get("supply", "") for line in invoice.snapshot["lines"]}
+    supply = supplies.pop() if len(supplies) == 1 else ""
     return [
         LineInput(
             name=f"Refund on invoice {invoice.number} (VAT {format_rate(rate)}{'' if category in 'SZ' else ', ' + category})",
@@ -81,6 +83,7 @@ def credit_note_lines_for_amount(*, invoice: Document, amount: int) -> list[Line
             unit_amount=gross,
             vat_rate=rate,
             vat_category=category,
+            supply=supply,
         )
         for (category, rate), gross in zip(keys, allocate(amount, [remaining[k] for k in keys]), strict=True)
         if gross

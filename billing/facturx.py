@@ -39,7 +39,7 @@ from core.money import currency_exponent, to_major_units
 
 from . import pdf_engine
 from .exceptions import DocumentNotIssuable
-from .tax import EXEMPTION_REASONS, vat_category
+from .tax import EXEMPTION_REASONS, FRENCH_PAYMENT_NOTES, vat_category
 
 FACTURX_FILENAME = "factur-x.xml"
 FACTURX_LEVEL = "en16931"
@@ -87,6 +87,9 @@ def einvoice_missing(*, seller: dict, buyer: dict, categories=()) -> list[str]:
         missing.append("the buyer's country")
     elif not _is_country_code(buyer["country"]):
         missing.append("the buyer's country as an ISO 3166 code (e.g. DE)")
+    if (seller.get("country") or "").upper() == "FR" and not (buyer.get("email") or "").strip():
+        # France's rules want the buyer's electronic address (BR-FR-12, BT-49).
+        missing.append("the buyer's e-mail address")
     if {"AE", "K"} & set(categories) and not (buyer.get("vat_id") or "").strip():
         missing.append("the buyer's VAT id (reverse charge or intra-Community supply)")
     return missing
@@ -224,6 +227,23 @@ def _payment_terms(snapshot: dict) -> str:
     return "Payable on receipt."
 
 
+def _supply_of(line: dict) -> str:
+    if line.get("supply"):
+        return line["supply"]
+    category = line.get("vat_category") or ""
+    return "services" if category in ("AE", "O") else "goods" if category in ("K", "G") else ""
+
+
+def billing_mode(snapshot: dict) -> str:
+    """The French billing mode (BT-23, "cadre de facturation"): B goods, S
+    services, M both; 2 for an invoice already paid, 1 otherwise. Lines that
+    do not say are goods, a shop's usual supply."""
+    supplies = {_supply_of(line) or "goods" for line in snapshot["lines"]}
+    letter = "M" if len(supplies) > 1 else ("S" if supplies == {"services"} else "B")
+    paid = snapshot["kind"] == "invoice" and bool(snapshot.get("paid_on"))
+    return f"{letter}{2 if paid else 1}"
+
+
 def facturx_data(snapshot: dict) -> dict:
     """The snapshot as the factur-x library's EN 16931 data dict."""
     kind = snapshot["kind"]
@@ -268,7 +288,11 @@ def facturx_data(snapshot: dict) -> dict:
         breakdown.append(entry)
     categories = {row["BT-118"] for row in breakdown}
 
-    notes = [{"BT-22": mention} for mention in snapshot.get("legal_mentions") or []]
+    codes = {text: code for code, text in FRENCH_PAYMENT_NOTES.items()}
+    notes = [
+        {"BT-21": codes[mention], "BT-22": mention} if mention in codes else {"BT-22": mention}
+        for mention in snapshot.get("legal_mentions") or []
+    ]
     if snapshot.get("reason"):
         notes.insert(0, {"BT-22": f"Reason: {snapshot['reason']}"})
 
@@ -290,6 +314,15 @@ def facturx_data(snapshot: dict) -> dict:
         "BT-113": _amount(totals["gross"] if paid else 0, currency),
         "BT-115": _amount(0 if paid else totals["gross"], currency),
     }
+    data["BT-23"] = billing_mode(snapshot)
+    eur = snapshot.get("accounting_currency")
+    if eur:
+        # The VAT total in the accounting currency (BT-6, BT-111; BR-FR-CO-12).
+        data["BT-6"] = eur["currency"].upper()
+        data["BT-111"] = _amount(eur["vat_total"], eur["currency"])
+    if paid:
+        # Already paid (billing mode B2/S2/M2): the due date is the payment date (BR-FR-CO-09).
+        data["BT-9"] = _date_of(snapshot["paid_on"])
     # Date of supply (BT-72): the payment date for a paid order or subscription,
     # else the issue date. It also keeps the CII delivery block non-empty.
     data["BT-72"] = _date_of(snapshot.get("paid_on") or "") or data["BT-2"]

@@ -53,8 +53,11 @@ class Document(models.Model):
         RECEIPT = "receipt", "Receipt"
         CREDIT_NOTE = "credit_note", "Credit note"
 
-    # Only these may change once a document exists.
-    MUTABLE_FIELDS = frozenset({"pdf", "pdf_rendered_at", "emailed_at"})
+    # Only these may change once a document exists (the PDF once: when its
+    # SHA-256 is stored it is never replaced); `customer` only to None (the
+    # account was deleted: the snapshot keeps the buyer).
+    MUTABLE_FIELDS = frozenset({"pdf", "pdf_rendered_at", "emailed_at", "pdf_sha256", "customer"})
+    PDF_FIELDS = frozenset({"pdf", "pdf_rendered_at", "pdf_sha256"})
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
     # Gapless numbering: series + year + sequence, e.g. INV-2026-000001.
@@ -97,6 +100,9 @@ class Document(models.Model):
 
     pdf = models.FileField(upload_to=document_pdf_path, blank=True, max_length=255)
     pdf_rendered_at = models.DateTimeField(null=True, blank=True)
+    # SHA-256 (hex) of the stored PDF, written with it; the number audit
+    # checks every stored file against it.
+    pdf_sha256 = models.CharField(max_length=64, blank=True)
     emailed_at = models.DateTimeField(null=True, blank=True)
 
     objects = DocumentQuerySet.as_manager()
@@ -164,6 +170,12 @@ class Document(models.Model):
             update_fields = kwargs.get("update_fields")
             if update_fields is not None:
                 forbidden = set(update_fields) - self.MUTABLE_FIELDS
+                if self.PDF_FIELDS & set(update_fields) and type(self)._base_manager.filter(
+                    pk=self.pk
+                ).exclude(pdf_sha256="").exists():
+                    forbidden |= self.PDF_FIELDS & set(update_fields)
+                if "customer" in update_fields and self.customer_id is not None:
+                    forbidden.add("customer")
                 if forbidden:
                     raise DocumentImmutable(
                         f"{self.number}: issued documents cannot change ({', '.join(sorted(forbidden))})"
@@ -219,3 +231,78 @@ class ClosedPeriod(models.Model):
 
     def __str__(self):
         return self.label
+
+
+class ExchangeRate(models.Model):
+    """A euro foreign exchange reference rate of the European Central Bank:
+    1 EUR = `rate` units of `currency` on `date`. Stored by a periodic job
+    (billing.tasks.fetch_exchange_rates); a document in another currency
+    states its VAT total in euros at the rate of the day before its issue
+    date (billing.exchange_rates)."""
+
+    currency = models.CharField(max_length=3)  # lower case, like the documents'
+    date = models.DateField()
+    rate = models.DecimalField(max_digits=18, decimal_places=6)
+    source = models.CharField(max_length=16, default="ECB")
+    fetched_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-date", "currency"]
+        constraints = [
+            models.UniqueConstraint(fields=["currency", "date"], name="billing_exchangerate_one_per_day"),
+            models.CheckConstraint(condition=Q(rate__gt=0), name="billing_exchangerate_positive"),
+        ]
+
+    def __str__(self):
+        return f"1 EUR = {self.rate} {self.currency.upper()} ({self.source}, {self.date})"
+
+
+class DocumentLine(models.Model):
+    """A document's line as a row beside its snapshot (exports sum in SQL).
+    Written once at issue; never changed (on PostgreSQL a trigger refuses)."""
+
+    document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="line_rows")
+    position = models.PositiveSmallIntegerField()
+    name = models.CharField(max_length=500)
+    sku = models.CharField(max_length=64, blank=True)
+    supply = models.CharField(max_length=8, blank=True)
+    quantity = models.IntegerField()
+    unit_gross = models.BigIntegerField()
+    unit_net = models.BigIntegerField()
+    vat_rate = models.DecimalField(max_digits=5, decimal_places=2)
+    vat_category = models.CharField(max_length=3)
+    net = models.BigIntegerField()
+    tax = models.BigIntegerField()
+    gross = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["document", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["document", "position"], name="billing_documentline_unique_position"),
+            models.CheckConstraint(condition=Q(gross=F("net") + F("tax")), name="billing_documentline_gross"),
+        ]
+
+    def __str__(self):
+        return f"{self.quantity} x {self.name}"
+
+
+class DocumentVatTotal(models.Model):
+    """A document's VAT breakdown row (category and rate) beside its snapshot."""
+
+    document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="vat_rows")
+    vat_category = models.CharField(max_length=3)
+    vat_rate = models.DecimalField(max_digits=5, decimal_places=2)
+    net = models.BigIntegerField()
+    tax = models.BigIntegerField()
+    gross = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["document", "-vat_rate", "vat_category"]
+        constraints = [
+            models.UniqueConstraint(fields=["document", "vat_category", "vat_rate"],
+                                    name="billing_documentvattotal_unique_rate"),
+            models.CheckConstraint(condition=Q(gross=F("net") + F("tax")), name="billing_documentvattotal_gross"),
+        ]
+
+    def __str__(self):
+        return f"VAT {self.vat_rate}% ({self.vat_category})"

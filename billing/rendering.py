@@ -36,7 +36,8 @@ def document_standalone_html(*, snapshot: dict) -> str:
 
 def html_to_pdf(html: str) -> bytes:
     """HTML -> PDF bytes with WeasyPrint, refusing any external resource."""
-    return pdf_engine.html_to_pdf(html)
+    # PDF/A like the e-invoices: receipts are archived as long.
+    return pdf_engine.html_to_pdf(html, pdf_variant="pdf/a-3b")
 
 
 def snapshot_to_pdf(*, snapshot: dict) -> bytes:

@@ -10,11 +10,13 @@ Billing knows no order, payment or subscription: callers hand it plain data
 (a Buyer, lines, an OrderRef) and it hands back documents.
 """
 
+import hashlib
 import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -27,12 +29,13 @@ from core.types import Buyer, address_lines
 from .credit_notes import credit_note_lines_for_amount
 from .dates import seller_date, seller_localtime
 from .exceptions import BillingError, DocumentNotIssuable
+from .exchange_rates import vat_in_accounting_currency
 from .facturx import einvoice_assert_complete
-from .models import Document
+from .models import Document, DocumentLine, DocumentVatTotal
 from .numbering import document_number_and_time
 from .periods import period_assert_open
 from .rendering import snapshot_to_pdf
-from .tax import LineInput, TaxComputation, tax_compute, vat_mentions
+from .tax import FRENCH_PAYMENT_NOTES, LineInput, TaxComputation, tax_compute, vat_mentions
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +87,7 @@ def _lines_snapshot(tax: TaxComputation) -> list[dict]:
             "tax": line.tax,
             "gross": line.gross,
             "vat_category": line.vat_category,
+            "supply": line.supply,
         }
         for line in tax.lines
     ]
@@ -107,6 +111,9 @@ def _legal_mentions(
     if seller.get("registration"):
         mentions.append(f"Registration: {seller['registration']}")
     mentions.append(f"Amounts in {currency.upper()}.")
+    if kind != Document.Kind.RECEIPT and (seller.get("country") or "").upper() == "FR":
+        # French Commercial Code (art. L441-9, L441-10, D441-5): on every invoice.
+        mentions.extend(FRENCH_PAYMENT_NOTES.values())
     mentions.extend(extra)
     # Why a line carries no VAT (intra-Community supply, reverse charge,
     # export, outside the scope): the article of the VAT Directive.
@@ -142,6 +149,8 @@ def _document_create(
     # The issue time is read under the series' lock (billing.numbering).
     number, issued_at = document_number_and_time(kind=kind, issued_at=issued_at)
     period_assert_open(issued_at)
+    # Another currency: the VAT total in euros at the ECB rate of the day before.
+    eur_vat = vat_in_accounting_currency(currency=currency, total_tax=totals["tax"], issue_date=seller_date(issued_at))
     currency = currency.lower()
     snapshot = {
         "version": SNAPSHOT_VERSION,
@@ -168,6 +177,7 @@ def _document_create(
         "vat_breakdown": vat_breakdown,
         "totals": totals,
         "payment_reference": payment_reference,
+        "accounting_currency": eur_vat,
         "legal_mentions": _legal_mentions(
             kind=kind, seller=seller, currency=currency, extra=extra_mentions, categories=categories,
         ),
@@ -192,8 +202,30 @@ def _document_create(
         payment_reference=payment_reference[:255],
         snapshot=snapshot,
     )
+    _document_rows_create(document, lines=lines, vat_breakdown=vat_breakdown)
     logger.info("document issued: %s %s %s", document.number, document.total_gross, currency)
     return document
+
+
+def _document_rows_create(document: Document, *, lines: list[dict], vat_breakdown: list[dict]) -> None:
+    """The lines and VAT rows beside the snapshot (the same figures), so that
+    exports and checks sum in SQL."""
+    DocumentLine.objects.bulk_create(
+        DocumentLine(
+            document=document, position=position, name=line["name"][:500], sku=(line.get("sku") or "")[:64],
+            supply=line.get("supply") or "", quantity=int(line["quantity"]), unit_gross=int(line["unit_gross"]),
+            unit_net=int(line["unit_net"]), vat_rate=Decimal(str(line["vat_rate"])),
+            vat_category=line.get("vat_category") or "S", net=int(line["net"]), tax=int(line["tax"]),
+            gross=int(line["gross"]),
+        )
+        for position, line in enumerate(lines, start=1)
+    )
+    DocumentVatTotal.objects.bulk_create(
+        DocumentVatTotal(document=document, vat_category=row.get("category") or "S",
+                         vat_rate=Decimal(str(row["rate"])), net=int(row["net"]), tax=int(row["tax"]),
+                         gross=int(row["gross"]))
+        for row in vat_breakdown
+    )
 
 
 def _order_snapshot(order: OrderRef | None, related_document: Document | None) -> dict | None:
@@ -289,6 +321,8 @@ def receipt_issue(
             related_document=invoice,
             payment_reference=payment_reference or invoice.payment_reference,
             extra={"paid_on": _date(paid_at), "amount_received": snap["totals"]["gross"]},
+            extra_mentions=[f"This receipt acknowledges the payment of invoice {invoice.number}; "
+                            "it is not an invoice."],
         )
 
 
@@ -383,9 +417,18 @@ def document_render_pdf(*, document_id: int) -> Document:
             # Left by an attempt whose database update failed: same snapshot,
             # same content; replace it so the name stays <number>.pdf.
             storage.delete(name)
+        if document.pdf_sha256:
+            # The issued file was lost from storage: a new rendering takes its
+            # place, but the hash kept at issue stays, so the number audit
+            # says this file is not the one issued.
+            storage.save(name, ContentFile(pdf))
+            logger.warning("document %s: PDF lost from storage, rendered again (hash kept)", document.number)
+            return document
         document.pdf.save(document.pdf_filename, ContentFile(pdf), save=False)
         document.pdf_rendered_at = timezone.now()
-        document.save(update_fields=["pdf", "pdf_rendered_at"])
+        # Kept with the document: the number audit checks the stored file against it.
+        document.pdf_sha256 = hashlib.sha256(pdf).hexdigest()
+        document.save(update_fields=["pdf", "pdf_rendered_at", "pdf_sha256"])
     logger.info("document rendered: %s (%d bytes)", document.number, len(pdf))
     return document
 

@@ -97,3 +97,11 @@ def render_missing_pdfs() -> int:
     if ids or unemailed:
         logger.info("document sweep: %d without a PDF, %d without their e-mail enqueued", len(ids), len(unemailed))
     return len(ids) + len(unemailed)
+
+
+@shared_task(name="billing.tasks.fetch_exchange_rates", **RETRY_OPTIONS)
+def fetch_exchange_rates() -> int:
+    """Store the ECB's euro reference rates of the day (idempotent)."""
+    from .exchange_rates import exchange_rates_fetch
+
+    return exchange_rates_fetch()

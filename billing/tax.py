@@ -63,6 +63,8 @@ class LineInput:
     sku: str = ""
     # EN 16931 VAT category (UNTDID 5305); "" = S, or Z at 0 %.
     vat_category: str = ""
+    # goods or services ("" = not said): the French billing mode (BT-23) needs it.
+    supply: str = ""
 
     @property
     def gross(self) -> int:
@@ -81,6 +83,7 @@ class TaxedLine:
     tax: int  # gross - net
     net: int  # the line's share of its breakdown row's net (the lines add up to it)
     vat_category: str = "S"  # EN 16931 VAT category (UNTDID 5305): S, Z, K, AE, G or O
+    supply: str = ""
 
 
 @dataclass(frozen=True)
@@ -191,6 +194,7 @@ def tax_compute(*, lines: Iterable[LineInput], reverse_charge: bool = False) -> 
                 tax=line.gross - net,
                 net=net,
                 vat_category=category,
+                supply=line.supply,
             )
         )
     return TaxComputation(
@@ -212,6 +216,7 @@ def lines_from_snapshot(lines: Sequence[dict]) -> list[LineInput]:
             unit_amount=int(line["unit_gross"]),
             vat_rate=Decimal(line["vat_rate"]),
             vat_category=line.get("vat_category", ""),
+            supply=line.get("supply", ""),
         )
         for line in lines
     ]
@@ -342,3 +347,14 @@ def unit_amount_charged(*, price: int, seller_rate, treatment: VatTreatment) -> 
     net = int(price) - vat_from_gross(int(price), seller_rate)
     vat = (Decimal(net) * treatment.rate / HUNDRED).quantize(Decimal(1), rounding=ROUND_HALF_UP)
     return net + int(vat)
+
+
+# French invoices' payment mentions (Code de commerce art. L441-9, L441-10 and
+# D441-5), by the subject code France's e-invoicing rules give them (BR-FR-05).
+FRENCH_PAYMENT_NOTES = {
+    "PMD": "Late payment penalties: three times the French legal interest rate "
+           "(art. L441-10 of the French Commercial Code).",
+    "PMT": "Fixed compensation for recovery costs in case of late payment by a business: EUR 40 "
+           "(art. L441-10 and D441-5 of the French Commercial Code).",
+    "AAB": "No discount for early payment.",
+}

@@ -3,6 +3,7 @@ with their lines, documents and audit trail. The payments app extends this
 admin with payments, refunds, disputes and the Refund button
 (payments/admin/orders.py)."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
@@ -54,10 +55,26 @@ class DocumentInline(ReadOnlyTabularInline):
         return format_html('<a href="{}">Download {}</a>', url, obj.number)
 
 
+class CurrencyFilter(admin.SimpleListFilter):
+    """The currencies the shop sells in (SHOP_CURRENCIES), not a DISTINCT over
+    every order on each page of the list."""
+
+    title = "currency"
+    parameter_name = "currency"
+
+    def lookups(self, request, model_admin):
+        return [(code, code.upper()) for code in settings.SHOP_CURRENCIES]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(currency=self.value()) if self.value() else queryset
+
+
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
     list_display = ("__str__", "created_at", "email", "status", "total_display", "needs_attention")
-    list_filter = ("status", "currency", "created_at")
+    list_filter = ("status", CurrencyFilter, "created_at")
+    # One COUNT per page (the filtered one), not a second over every order.
+    show_full_result_count = False
     search_fields = ("=id", "email", "billing_name", "stripe_checkout_session_id", "stripe_payment_intent_id")
     date_hierarchy = "created_at"
     inlines = [OrderLineInline, DocumentInline, AuditEntryInline]

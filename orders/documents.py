@@ -72,8 +72,9 @@ def order_documents_issue(*, order_id: int) -> tuple[Document, Document]:
         if invoice is None:
             lines = [
                 LineInput(name=line.name, sku=line.sku, quantity=line.quantity, unit_amount=line.unit_amount,
-                          vat_rate=line.vat_rate, vat_category=line.vat_category)
-                for line in order.lines.order_by("pk")
+                          vat_rate=line.vat_rate, vat_category=line.vat_category,
+                          supply=line.product.supply if line.product_id else "")
+                for line in order.lines.select_related("product").order_by("pk")
             ]
             if sum(line.gross for line in lines) != order.total:
                 raise DocumentNotIssuable(

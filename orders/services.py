@@ -87,6 +87,12 @@ def order_place(
     currencies = {p.currency for p in products.values()}
     if len(currencies) != 1:
         raise OrderError("Products in different currencies cannot be bought in one order.")
+    # Sold out as just read: refused before any transaction or write (a rush
+    # on the last units is mostly refusals; they cost one SELECT). The
+    # conditional UPDATE below still decides the race for what is left.
+    for pk in sorted(merged):
+        if products[pk].stock < merged[pk]:
+            raise OutOfStock(products[pk], products[pk].stock)
     if vat_check is not None and vat_check.vat_id != billing.vat_id.replace(" ", "").upper():
         raise OrderError("The VAT id check is not for this VAT id.")
     quote = order_quote(items=[(products[pk], q) for pk, q in merged.items()], country=billing.country,

@@ -192,7 +192,7 @@ class WebhookEvent(models.Model):
     TO_PROCESS = (Status.RECEIVED, Status.FAILED)
 
     stripe_id = models.CharField(max_length=255, unique=True)
-    type = models.CharField(max_length=250, db_index=True)
+    type = models.CharField(max_length=250)
     # The body exactly as Stripe signed it.
     body = models.TextField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)

@@ -8,7 +8,9 @@ secret is ever taken from a request header, whatever DEBUG says.
 
 import json
 import logging
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
 from django.db import transaction
@@ -36,6 +38,34 @@ def _endpoint(uuid) -> tuple[str, int] | None:
         return None
     _ENDPOINTS[uuid] = (row[0], row[1], time.monotonic())
     return row[0], row[1]
+
+
+_publisher: ThreadPoolExecutor | None = None
+_publisher_lock = threading.Lock()
+
+
+def _enqueue(event_id: int) -> None:
+    """Hand the stored event to the worker. The message is published by a
+    thread of this process, not the request's: the answer to Stripe does not
+    wait for the broker. A message lost with the process is sent again by the
+    sweeper (payments.tasks.sweep_webhook_events). Eager (tests, no broker):
+    run here and now."""
+    global _publisher
+    if tasks.process_webhook_event.app.conf.task_always_eager:
+        tasks.process_webhook_event.delay(event_id)
+        return
+    if _publisher is None:
+        with _publisher_lock:
+            if _publisher is None:  # one per process, made after gunicorn's fork
+                _publisher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="webhook-enqueue")
+    _publisher.submit(_publish, event_id)
+
+
+def _publish(event_id: int) -> None:
+    try:
+        tasks.process_webhook_event.delay(event_id)
+    except Exception:  # noqa: BLE001  the sweeper sends it later
+        logger.exception("webhook event #%s not enqueued; the sweeper will", event_id)
 
 
 def _too_large() -> HttpResponse:
@@ -73,5 +103,5 @@ def stripe_webhook(request, uuid):
 
     stored = inbox.event_store(stripe_id=stripe_id, event_type=event_type, body=body.decode("utf-8"))
     if stored.enqueue:
-        transaction.on_commit(lambda: tasks.process_webhook_event.delay(stored.event_id))
+        transaction.on_commit(lambda: _enqueue(stored.event_id))
     return HttpResponse("ok" if stored.created else "duplicate", content_type="text/plain")

@@ -2,6 +2,7 @@
 
 import logging
 import time
+from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -51,20 +52,53 @@ def _safe_next(request, fallback: str) -> str:
 # -- catalogue ---------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class CataloguePage:
+    """A page of the catalogue read as per_page + 1 rows: whether there is a
+    next page is known without counting every product."""
+
+    number: int
+    object_list: list
+    has_next: bool
+
+    @classmethod
+    def of(cls, queryset, raw_number, per_page: int) -> "CataloguePage":
+        number = _int_or_none(raw_number) or 1
+        number = max(1, min(number, 10_000))
+        start = (number - 1) * per_page
+        rows = list(queryset[start:start + per_page + 1])
+        return cls(number=number, object_list=rows[:per_page], has_next=len(rows) > per_page)
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+    @property
+    def previous_page_number(self) -> int:
+        return self.number - 1
+
+
 @require_GET
 def product_list(request):
-    """The catalogue, by name, a page at a time. Each query reads an index
-    (catalog's partial indexes on active products): the page is the next
-    twelve entries of (name) or (category, name), the count an index-only
-    scan, and the category bar asks each category whether it has one active
-    product (EXISTS) rather than joining and de-duplicating every product."""
-    products = Product.objects.active().select_related("category", "tax_rate").order_by("name", "pk")
+    """The catalogue a page at a time, by category then name. Each query reads
+    an index (catalog's partial indexes on active products): the page is the
+    next twelve entries of (category position, name) or (category, name), with
+    no COUNT of every product (Previous / Next, see CataloguePage), and the
+    category bar asks each category whether it has an active product (EXISTS)
+    rather than joining and de-duplicating every product."""
+    products = Product.objects.active().select_related("category", "tax_rate")
     category = None
     slug = request.GET.get("category")
     if slug:
         category = get_object_or_404(Category, slug=slug)
-        products = products.filter(category=category)
-    page = Paginator(products, PRODUCTS_PER_PAGE).get_page(request.GET.get("page"))
+        products = products.filter(category=category).order_by("name", "pk")
+    else:
+        products = products.order_by("category_position", "name", "pk")
+    page = CataloguePage.of(products, request.GET.get("page"), PRODUCTS_PER_PAGE)
     return render(
         request,
         "shop/product_list.html",

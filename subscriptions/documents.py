@@ -67,6 +67,7 @@ def invoice_lines_for_document(invoice: Invoice, lines: list[InvoiceLine]) -> li
                 quantity=1,  # the Stripe amount is for the line's whole quantity
                 unit_amount=line.amount,
                 vat_rate=_vat_rate_for_product(line.product_id or None),
+                supply="services",
             )
         )
     if invoice.amount_due < invoice.total:
@@ -77,6 +78,7 @@ def invoice_lines_for_document(invoice: Invoice, lines: list[InvoiceLine]) -> li
                 quantity=1,
                 unit_amount=invoice.amount_due - invoice.total,
                 vat_rate=_vat_rate_for_product(product_ids[0] if product_ids else None),
+                supply="services",
             )
         )
     return result

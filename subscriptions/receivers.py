@@ -38,7 +38,11 @@ RECEIVERS = {
 # Mirrored by dj-stripe (customers and their cards, subscriptions, invoices)
 # for the account page and admin. Not product.* / price.*: every order's
 # inline price_data would be mirrored too; plans are mirrored by
-# `manage.py stripe_sync_plans`.
+# `manage.py stripe_sync_plans`. Not invoice.created, invoice.finalized or
+# invoice.payment_succeeded: dj-stripe fetches the invoice again for each
+# event, and a renewal's invoice.paid (or invoice.payment_failed, both
+# received above) mirrors the same invoice as it stands then, so those three
+# only cost three calls back to Stripe per renewal.
 MIRRORED = (
     "customer.created",
     "customer.updated",
@@ -46,9 +50,6 @@ MIRRORED = (
     "customer.subscription.created",
     "customer.subscription.updated",
     "customer.subscription.trial_will_end",
-    "invoice.created",
-    "invoice.finalized",
-    "invoice.payment_succeeded",
     "invoice.updated",
     "invoice.voided",
     "payment_method.attached",

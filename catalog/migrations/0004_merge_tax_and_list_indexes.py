@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0003_product_list_indexes'),
+        ('catalog', '0003_product_category_position'),
         ('catalog', '0003_tax_place_of_supply'),
     ]
 

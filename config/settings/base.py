@@ -105,6 +105,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
     )
+# Each web thread keeps its connection between requests (checked before
+# reuse) instead of opening one per request: at most workers x threads
+# connections from gunicorn (Procfile: 2 x 4), whatever the traffic.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -308,6 +313,13 @@ CELERY_BEAT_SCHEDULE = {
     # Paid Stripe subscription invoices of the last days that have no document
     # yet (an invoice.paid webhook lost for good) are issued by asking Stripe.
     # Hourly: Stripe retries webhooks for days, so this is only the backstop.
+    # The ECB's euro reference rates (a foreign-currency document states its
+    # VAT in euros at the rate of the day before). The ECB publishes around
+    # 16:00 CET on working days: read at 16:30 and 22:30 (a retry) in CELERY_TIMEZONE.
+    "fetch-exchange-rates": {
+        "task": "billing.tasks.fetch_exchange_rates",
+        "schedule": crontab(minute=30, hour="16,22"),
+    },
     "reconcile-subscription-invoices": {
         "task": "subscriptions.tasks.reconcile_subscription_invoices",
         "schedule": crontab(minute=17),
@@ -378,6 +390,9 @@ SHOP_VAT_OSS = env.bool("SHOP_VAT_OSS", default=False)
 # exempted (K) or reverse charged (AE); empty turns the check off (VAT charged).
 VIES_URL = env.str("VIES_URL", default="https://ec.europa.eu/taxation_customs/vies/rest-api/check-vat-number")
 VIES_TIMEOUT = env.float("VIES_TIMEOUT", default=5.0)
+# The ECB's daily euro reference rates (billing.exchange_rates); seconds to wait.
+ECB_RATES_URL = env.str("ECB_RATES_URL", default="https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml")
+ECB_RATES_TIMEOUT = env.float("ECB_RATES_TIMEOUT", default=10.0)
 # Accounting exports: the ZIP is built in a temporary file here (empty: the
 # system's temp dir) before it is copied to storage under exports/.
 ACCOUNTING_EXPORT_TEMP_DIR = env.str("ACCOUNTING_EXPORT_TEMP_DIR", default="")

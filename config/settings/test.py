@@ -15,6 +15,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # with the same WAL and busy timeout as the running shop. One per process,
     # so concurrent test runs never share it.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")}
+# Connections closed after each request as before: a live server's request
+# threads must not hold the test database open when it is dropped.
+DATABASES["default"]["CONN_MAX_AGE"] = 0
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES = {
@@ -33,3 +36,5 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # No test reaches beyond loopback: VIES is off unless a test points it at its own server.
 VIES_URL = ""
+# Nor the ECB: tests store rates, or point this at their own server.
+ECB_RATES_URL = "http://127.0.0.1:9/eurofxref-daily.xml"

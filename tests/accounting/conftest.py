@@ -1,13 +1,14 @@
 """Accounting test helpers: users of each role and documents issued on given
 dates through billing's real issuing services."""
 
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from datetime import timezone as dt_timezone
 from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Group
 
+from billing.models import ExchangeRate
 from billing.services import credit_note_issue, invoice_issue, receipt_issue
 from billing.tax import LineInput
 from core.types import Buyer
@@ -42,6 +43,10 @@ def issue_invoice(*, day, buyer=FRENCH_CONSUMER, lines=None, currency="eur", rec
         # services: reverse charged (the checkout decides; billing.tax.vat_treatment).
         lines = [LineInput(name=line.name, quantity=line.quantity, unit_amount=line.unit_amount,
                            vat_rate=Decimal("0"), vat_category="AE") for line in lines]
+    if currency != "eur":
+        # The ECB rate of the day before, as the periodic job stores it.
+        ExchangeRate.objects.get_or_create(currency=currency, date=day - timedelta(days=1),
+                                           defaults={"rate": Decimal("1.0812")})
     invoice = invoice_issue(
         buyer=Buyer(**buyer), lines=lines, currency=currency, issued_at=at(day), paid_at=at(day),
         payment_reference="Card Visa •••• 4242, Stripe pi_test",

@@ -95,6 +95,9 @@ def test_export_holds_every_pdf_a_journal_and_a_vat_summary(march, request_expor
     assert by_number["INV-2025-000003"]["net_0% AE"] == "71.00"
     assert by_number["INV-2025-000003"]["vat_id"] == "DE136695976"
     assert by_number["INV-2025-000004"]["currency"] == "USD" and by_number["INV-2025-000004"]["gross"] == "19.99"
+    # Its VAT (3.33 USD) in euros at the ECB rate of the day before.
+    assert [by_number["INV-2025-000004"][k] for k in ("vat_total_eur", "eur_rate", "eur_rate_date")] == [
+        "3.08", "1.0812", "2025-03-19"]
     # Journal totals equal the documents' totals, per kind and currency.
     for kind, sign in (("invoice", 1), ("receipt", 1), ("credit_note", -1)):
         for currency in ("eur", "usd"):

@@ -44,3 +44,26 @@ def test_read_only(admin_client_):
     assert admin_client_.post(change, {"number": "X"}).status_code == 403
     assert admin_client_.get(reverse("admin:billing_document_add")).status_code == 403
     assert admin_client_.get(reverse("admin:billing_document_delete", args=[invoice.pk])).status_code == 403
+
+
+def test_staff_see_the_exchange_rate_a_foreign_currency_document_used(admin_client_):
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from billing.models import ExchangeRate
+    from billing.services import invoice_issue
+    from billing.tax import LineInput
+    from core.types import Buyer
+
+    ExchangeRate.objects.create(currency="usd", date=timezone.localdate() - timedelta(days=1), rate=Decimal("1.0812"))
+    invoice = invoice_issue(
+        buyer=Buyer(name="Grace Hopper", email="grace@example.com", address_line1="1 Navy Way", postal_code="10001",
+                    city="New York", country="US"),
+        lines=[LineInput(name="Pro plan", quantity=1, unit_amount=4999, vat_rate=Decimal("20"))], currency="usd",
+    )
+    page = admin_client_.get(reverse("admin:billing_document_change", args=[invoice.pk])).content.decode()
+    assert "€7.70 at the ECB rate of" in page and "1 EUR = 1.0812 USD" in page
+    rates = admin_client_.get(reverse("admin:billing_exchangerate_changelist")).content.decode()
+    assert "1.081200" in rates

@@ -14,7 +14,7 @@ from core.types import Buyer
 
 pytestmark = pytest.mark.django_db
 
-BUYER = Buyer(name="Ada Lovelace", address_line1="1 Analytical Street", postal_code="75001", city="Paris",
+BUYER = Buyer(name="Ada Lovelace", email="ada@example.com", address_line1="1 Analytical Street", postal_code="75001", city="Paris",
               country="FR")
 LINES = [LineInput(name="Mug", quantity=1, unit_amount=1600, vat_rate=Decimal("20"))]
 

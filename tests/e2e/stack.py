@@ -122,7 +122,7 @@ class Stack:
             d.mkdir(parents=True, exist_ok=True)
         if self._pg_database:
             self._pg(f'CREATE DATABASE "{self._pg_database}"')
-        self.manage("migrate", "--noinput")
+        self.manage("migrate", "--noinput", timeout=900)  # a loaded CI machine takes minutes
         self.manage("collectstatic", "--noinput", "--verbosity", "0")
         self.manage("seed_shop")
         self._spawn("emulator", [PYTHON, "-m", "stripe_emulator", "--host", "127.0.0.1",

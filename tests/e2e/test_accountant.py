@@ -24,7 +24,7 @@ import json
 from datetime import timedelta
 from decimal import Decimal
 from django.utils import timezone
-from billing.models import Document
+from billing.models import Document, ExchangeRate
 from billing.services import credit_note_issue, invoice_issue, receipt_issue
 from core.types import Buyer
 from billing.tax import LineInput
@@ -44,7 +44,12 @@ invoices = []
 for i in range(8):
     invoices.append(invoice_issue(buyer=fr, lines=lines, currency="eur", paid_at=now,
                                   payment_reference=f"Card Visa •••• 4242, Stripe pi_e2e_{i}"))
-invoices.append(invoice_issue(buyer=de, lines=lines, currency="eur", paid_at=now))
+# A VIES-verified business of another member state buying services: reverse charged (the checkout decides).
+de_lines = [LineInput(name=line.name, quantity=line.quantity, unit_amount=line.unit_amount, vat_rate=Decimal("0"),
+                      vat_category="AE") for line in lines]
+invoices.append(invoice_issue(buyer=de, lines=de_lines, currency="eur", paid_at=now))
+ExchangeRate.objects.get_or_create(currency="usd", date=timezone.localdate(now) - timedelta(days=1),
+                                   defaults={"rate": Decimal("1.0812")})
 invoices.append(invoice_issue(buyer=us, currency="usd", paid_at=now,
                               lines=[LineInput(name="Pro plan", quantity=1, unit_amount=1999, vat_rate=Decimal("20"))]))
 for invoice in invoices:

@@ -31,3 +31,20 @@ def test_order_list_and_page_show_money_as_money(staff_client):
     assert "5.5%" in page and "20%" in page
     assert "Succeeded" in page and "€36.35" in page  # the payment
     assert not re.search(r"\b1290\b|\d eur\b", page)  # no raw minor units, no bare currency code
+
+
+def test_order_list_filters_by_the_shops_currencies_without_reading_every_order(client, settings):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import OrderFactory, UserFactory
+
+    settings.SHOP_CURRENCIES = ["eur", "usd"]
+    eur, usd = OrderFactory(currency="eur"), OrderFactory(currency="usd")
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    with CaptureQueriesContext(connection) as captured:
+        page = client.get("/admin/orders/order/").content.decode()
+    assert "?currency=usd" in page and "USD" in page
+    assert not [q for q in captured.captured_queries if "DISTINCT" in q["sql"] and "currency" in q["sql"]]
+    filtered = client.get("/admin/orders/order/?currency=usd").content.decode()
+    assert usd.number in filtered and eur.number not in filtered

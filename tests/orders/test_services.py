@@ -64,6 +64,20 @@ def test_quantity_above_stock_is_refused_and_nothing_is_written():
 
 
 @pytest.mark.django_db
+def test_a_sold_out_product_is_refused_before_any_transaction():
+    """In a rush most buyers are refused: that costs one SELECT, no write."""
+    from django.test.utils import CaptureQueriesContext
+
+    sold_out, plenty = ProductFactory(stock=0, name="Sold-out lamp"), ProductFactory(stock=10)
+    with CaptureQueriesContext(connection) as captured, pytest.raises(OutOfStock, match="“Sold-out lamp” is out of stock"):
+        place((plenty, 1), (sold_out, 1))
+    sql = " ".join(q["sql"].upper() for q in captured.captured_queries)
+    assert len(captured) == 1 and "UPDATE" not in sql and "SAVEPOINT" not in sql
+    plenty.refresh_from_db()
+    assert plenty.stock == 10
+
+
+@pytest.mark.django_db
 def test_empty_cart_and_inactive_product_are_refused():
     with pytest.raises(OrderError, match="empty"):
         place()

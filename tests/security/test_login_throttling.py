@@ -103,3 +103,22 @@ def test_staff_unlock_an_account_in_admin(client):
     })
     assert not AccessAttempt.objects.exists()
     assert _login(client, reverse("login"), "ana@example.com", PASSWORD).status_code == 302
+
+
+@pytest.mark.django_db
+def test_support_staff_may_unlock_accounts(client):
+    from django.core.management import call_command
+
+    call_command("seed_shop", verbosity=0)
+    UserFactory(username="ana@example.com")
+    for attempt in range(settings.AXES_FAILURE_LIMIT):
+        _login(client, reverse("login"), "ana@example.com", f"guess-{attempt}", ip=f"10.0.7.{attempt}")
+    support = client.__class__()
+    support.force_login(UserFactory._meta.model.objects.get(username="support"))
+    page = support.get(reverse("admin:axes_accessattempt_changelist"))
+    assert page.status_code == 200 and "ana@example.com" in page.content.decode()
+    support.post(reverse("admin:axes_accessattempt_changelist"), {
+        "action": "delete_selected", "_selected_action": list(AccessAttempt.objects.values_list("pk", flat=True)),
+        "post": "yes",
+    })
+    assert _login(client, reverse("login"), "ana@example.com", PASSWORD).status_code == 302

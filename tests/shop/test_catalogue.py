@@ -35,12 +35,28 @@ def test_product_list_pages_by_twelve(client):
         ProductFactory(name=f"Item {i:02d}", category=category)
     first = client.get(reverse("shop:product_list"))
     assert len(first.context["products"]) == 12
-    assert "Page 1 of 2" in first.content.decode()
+    html = first.content.decode()
+    assert "Page 1" in html and 'href="?page=2"' in html and "Previous" not in html
     second = client.get(reverse("shop:product_list"), {"page": 2})
     assert [p.name for p in second.context["products"]] == ["Item 12", "Item 13"]
-    # An out-of-range or garbage page shows a valid page instead of an error.
-    assert client.get(reverse("shop:product_list"), {"page": "zzz"}).status_code == 200
-    assert client.get(reverse("shop:product_list"), {"page": 99}).context["page_obj"].number == 2
+    assert "Next" not in second.content.decode() and 'href="?page=1"' in second.content.decode()
+    # A garbage page shows the first; one past the end says so, with a way back.
+    assert client.get(reverse("shop:product_list"), {"page": "zzz"}).context["page_obj"].number == 1
+    beyond = client.get(reverse("shop:product_list"), {"page": 99})
+    assert beyond.status_code == 200
+    assert "There is no page 99 here." in beyond.content.decode() and "Back to the first page" in beyond.content.decode()
+
+
+def test_the_list_counts_nothing(client):
+    """No COUNT over every product: the page reads one row more than it shows."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for i in range(14):
+        ProductFactory(name=f"Item {i:02d}")
+    with CaptureQueriesContext(connection) as captured:
+        client.get(reverse("shop:product_list"))
+    assert not [q for q in captured.captured_queries if "COUNT(" in q["sql"].upper()]
 
 
 def test_product_list_filters_by_category_and_keeps_filter_when_paging(client):
@@ -98,3 +114,29 @@ def test_shop_name_from_setting(client, settings, mug):
     settings.SHOP_NAME = "Café Bleu"
     html = client.get(reverse("shop:product_list")).content.decode()
     assert "Café Bleu" in html
+
+
+def test_catalogue_order_is_category_then_name_and_follows_changes(client):
+    from catalog.models import Category
+
+    tea = CategoryFactory(name="Tea", slug="tea-order", position=2)
+    gear = CategoryFactory(name="Gear", slug="gear-order", position=1)
+    CategoryFactory(name="Empty", slug="empty-order", position=0)
+    for name, category in (("Sencha", tea), ("Assam", tea), ("Mug", gear), ("Kettle", gear)):
+        ProductFactory(name=name, category=category)
+
+    def names():
+        return [p.name for p in client.get(reverse("shop:product_list")).context["products"]]
+
+    assert names() == ["Kettle", "Mug", "Assam", "Sencha"]
+    # Only categories with something to sell are in the bar.
+    bar = [c.name for c in client.get(reverse("shop:product_list")).context["categories"]]
+    assert bar == ["Gear", "Tea"]
+
+    tea.position = 0
+    tea.save()
+    assert names() == ["Assam", "Sencha", "Kettle", "Mug"]
+    mug = Category.objects.get(pk=gear.pk).products.get(name="Mug")
+    mug.category = tea
+    mug.save(update_fields=["category"])
+    assert names() == ["Assam", "Mug", "Sencha", "Kettle"]

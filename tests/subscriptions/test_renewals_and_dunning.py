@@ -56,7 +56,9 @@ def test_failed_renewals_email_retry_then_cancel(stripe_emulator, stripe_webhook
     assert kinds == [("ended", 0), ("payment_failed", 1), ("payment_failed", 2), ("payment_failed", 3),
                      ("payment_failed", 4)]
     assert len(mail.outbox) == 5  # one per attempt, and the end
-    assert "last attempt" in mail.outbox[-2].body and "has ended" in mail.outbox[-1].subject
+    # The last failure and the end arrive as two events, processed in either order.
+    last_two = mail.outbox[-2:]
+    assert any("last attempt" in m.body for m in last_two) and any("has ended" in m.subject for m in last_two)
     assert Document.objects.filter(kind="invoice").count() == 1  # nothing more was paid
 
 

@@ -83,13 +83,13 @@ def test_events_out_of_order_end_in_the_right_state(stripe_emulator, stripe_webh
     from tests.conftest import emulator_control
 
     # Every event of the sign-up delivered in reverse: invoice.paid before
-    # invoice.created, subscription.updated before .created, ...
+    # the subscription's creation, subscription.updated before .created, ...
     subscribe(stripe_emulator.url, stripe_webhooks, subscriber, plans["coffee-club-plus-monthly"],
               fault={"action": "reorder", "count": 12})
     emulator_control(stripe_emulator.url, "webhooks/faults", method="DELETE")
     stripe_webhooks()
     types = [d["event_type"] for d in emulator_control(stripe_emulator.url, "deliveries", method="GET")["data"]]
-    assert types.index("invoice.paid") < types.index("invoice.created")
+    assert types.index("invoice.paid") < types.index("customer.subscription.created")
     assert types.index("customer.subscription.updated") < types.index("customer.subscription.created")
 
     subscription = subscription_for_user(subscriber)

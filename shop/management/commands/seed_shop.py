@@ -140,8 +140,8 @@ class Command(BaseCommand):
             self.stdout.write("  (set DEMO_PASSWORD to give every demo login that password instead)")
 
     def _groups(self) -> dict[str, Group]:
-        """Accountants read documents and orders; support reads orders and payments
-        and may edit products (stock). Permissions that do not exist yet (an app
+        """Accountants read documents and orders; support reads orders and payments,
+        may edit products (stock) and unlock sign-in lockouts. Permissions that do not exist yet (an app
         without migrations) are skipped; running the command again adds them."""
         accountants, _ = Group.objects.get_or_create(name="Accountants")
         support, _ = Group.objects.get_or_create(name="Support")
@@ -162,11 +162,15 @@ class Command(BaseCommand):
                 codename__startswith="view_",
             ),
             *Permission.objects.filter(content_type__app_label="catalog", codename="change_product"),
-            # Refunds and dispute evidence (money leaves or is defended): Support only.
+            # Refunds and dispute evidence (money leaves or is defended): Support
+            # only; and running a stuck webhook event again once its cause is fixed.
             *Permission.objects.filter(content_type__app_label="payments",
-                                       codename__in=["add_refund", "submit_dispute_evidence"]),
+                                       codename__in=["add_refund", "submit_dispute_evidence", "run_webhookevent"]),
             # The e-mail outbox: see what was not sent, and send it again.
             *Permission.objects.filter(content_type__app_label="core",
                                        codename__in=["view_outgoingemail", "change_outgoingemail"]),
+            # Unlock a customer locked out of signing in (django-axes: delete the access attempts).
+            *Permission.objects.filter(content_type__app_label="axes",
+                                       codename__in=["view_accessattempt", "delete_accessattempt"]),
         )
         return {"Accountants": accountants, "Support": support}
