@@ -5,7 +5,7 @@ import logging
 
 from django.conf import settings
 
-from core.email import templated_email
+from core.email import email_queue, templated_email
 from core.money import format_money
 from core.signed_links import signed_url
 
@@ -38,6 +38,6 @@ def order_links_send(*, email: str, reference: str = "") -> int:
         "seller_name": (settings.SHOP_SELLER or {}).get("name", ""),
         "shop_name": settings.SHOP_NAME,
     }
-    templated_email(template="orders/email/order_links", context=context, to=[orders[0].email]).send(
-        fail_silently=False)
+    # Through the outbox: sent after commit, and again later if the mail server is down.
+    email_queue(templated_email(template="orders/email/order_links", context=context, to=[orders[0].email]))
     return len(orders)

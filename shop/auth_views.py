@@ -19,7 +19,7 @@ from django.utils.encoding import force_bytes, force_str
 from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_decode, urlsafe_base64_encode
 from django.views.decorators.http import require_GET, require_http_methods
 
-from core.email import templated_email
+from core.email import email_queue, templated_email
 
 from .forms import SignupForm
 
@@ -120,7 +120,7 @@ def signup(request):
                 context={"confirm_url": _absolute(request, path), "shop_name": settings.SHOP_NAME},
                 to=[email],
             )
-        message.send()
+        email_queue(message)  # sent after commit; retried if the mail server is down
         return render(request, "registration/signup_done.html", {"email": email})
     return render(request, "registration/signup.html", {"form": form, "next": next_url})
 

@@ -22,6 +22,7 @@ def _page(response) -> str:
     return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", html)
 
 
+@pytest.mark.django_db(transaction=True)  # the e-mail leaves through the outbox, after commit
 def test_signup_answers_the_same_for_a_taken_and_a_free_address(client):
     UserFactory(username="taken@example.com", password="the-owners-own-phrase")
     taken = client.post(reverse("shop:signup"), {"email": "Taken@example.com", **PASSWORDS})

@@ -83,6 +83,7 @@ def _confirm_link(message) -> str:
     return re.search(r"https?://[^/\s]+(/accounts/signup/\S+)", message.body).group(1)
 
 
+@pytest.mark.django_db(transaction=True)  # the e-mail leaves through the outbox, after commit
 def test_signup_with_email_confirms_by_link_then_logs_in_and_goes_to_account(client):
     response = client.post(
         reverse("shop:signup"),

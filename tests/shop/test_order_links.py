@@ -12,7 +12,8 @@ from django.urls import reverse
 from orders.models import Order
 from tests.factories import OrderFactory, UserFactory
 
-pytestmark = pytest.mark.django_db
+# Real commits: the e-mail goes through the outbox, sent after commit (core.email).
+pytestmark = pytest.mark.django_db(transaction=True)
 
 FIND = "/orders/find/"
 
