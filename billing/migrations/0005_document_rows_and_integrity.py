@@ -67,6 +67,8 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('billing', '0004_exchange_rates'),
+        # The backfill of documents' order links runs before the documents become immutable.
+        ('orders', '0004_document_links'),
     ]
 
     operations = [
