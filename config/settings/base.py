@@ -96,7 +96,8 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'd
 # Persistent connections: a web thread or worker keeps its connection for this
 # many seconds instead of opening one per request (a PostgreSQL connection
 # costs a few milliseconds); checked before reuse, so a restarted server is
-# survived.
+# survived. At most workers x threads connections from gunicorn (Procfile:
+# 2 x 4) plus the worker's, whatever the traffic.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -105,11 +106,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
     )
-# Each web thread keeps its connection between requests (checked before
-# reuse) instead of opening one per request: at most workers x threads
-# connections from gunicorn (Procfile: 2 x 4), whatever the traffic.
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
