@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.http import HttpResponseRedirect
+from django.utils.http import url_has_allowed_host_and_scheme
 
 
 class HttpResponseSeeOther(HttpResponseRedirect):
@@ -23,3 +24,14 @@ def client_ip(request) -> str:
         if addresses:
             return addresses[-min(proxies, len(addresses))]
     return remote
+
+
+def safe_next_url(request, fallback: str) -> str:
+    """The `next` the request carries (form or query), if it points back to
+    this site; else `fallback` (no open redirect to another host)."""
+    target = request.POST.get("next") or request.GET.get("next")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return fallback

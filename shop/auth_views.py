@@ -16,10 +16,11 @@ from django.db.models import Q
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.encoding import force_bytes, force_str
-from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_decode, urlsafe_base64_encode
+from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from django.views.decorators.http import require_GET, require_http_methods
 
 from core.email import email_queue, templated_email
+from core.http import safe_next_url
 
 from .forms import SignupForm
 
@@ -64,15 +65,6 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
 # account gets an e-mail saying so, with links to sign in or reset the password.
 
 
-def _safe_next(request, fallback: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next")
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return fallback
-
-
 def _absolute(request, path: str) -> str:
     return request.build_absolute_uri(path)
 
@@ -82,7 +74,7 @@ def signup(request):
     if request.user.is_authenticated:
         return redirect("shop:account")
     form = SignupForm(request.POST or None)
-    next_url = _safe_next(request, "")
+    next_url = safe_next_url(request, "")
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"]
         User = get_user_model()
@@ -139,4 +131,4 @@ def signup_confirm(request, uidb64, token):
     user.save(update_fields=["is_active"])
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     messages.success(request, "Welcome! Your account has been created.")
-    return redirect(_safe_next(request, reverse("shop:account")))
+    return redirect(safe_next_url(request, reverse("shop:account")))

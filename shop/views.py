@@ -13,13 +13,12 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from billing.selectors import document_list_for_customer
 from billing.vies import vat_id_check
 from catalog.models import Category, Product
-from core.http import HttpResponseSeeOther
+from core.http import HttpResponseSeeOther, safe_next_url
 from orders.exceptions import OrderError, QuoteChanged
 from orders.models import Order
 from orders.selectors import order_last_billing_for_customer, order_list_for_customer
@@ -38,15 +37,6 @@ PRODUCTS_PER_PAGE = 12
 CHECKOUT_PLACED_KEY = "checkout_placed"
 # How long a second checkout of the same cart waits for the first one's payment page.
 CHECKOUT_WAIT_SECONDS = 10
-
-
-def _safe_next(request, fallback: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next")
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return fallback
 
 
 # -- catalogue ---------------------------------------------------------------
@@ -156,10 +146,10 @@ def cart_add(request):
         cart.add(product, request.POST.get("quantity", "1"))
     except OrderError as error:
         messages.error(request, _with_cart_note(str(error), cart.quantity_of(product.pk)))
-        return redirect(_safe_next(request, product.get_absolute_url()))
+        return redirect(safe_next_url(request, product.get_absolute_url()))
     quantity = int(str(request.POST.get("quantity", "1")).strip())
     messages.success(request, f"Added {quantity} × {product.name} to your cart.")
-    return redirect(_safe_next(request, reverse("shop:cart")))
+    return redirect(safe_next_url(request, reverse("shop:cart")))
 
 
 @require_POST

@@ -121,6 +121,7 @@ def test_the_pdfs_unit_prices_line_nets_and_vat_breakdown_agree_with_the_xml_to_
         assert Decimal(price).quantize(Decimal("0.01")) == Decimal(line["unit_net"]) / 100
         assert Decimal(net) == Decimal(line["net"]) / 100
         assert f"€{Decimal(line['unit_net']) / 100:.2f}" in html
+        assert f"€{Decimal(line['net']) / 100:.2f}" in html  # the line's net, printed as the XML has it
     basis = tree.xpath("//ram:ApplicableHeaderTradeSettlement/ram:ApplicableTradeTax/ram:BasisAmount/text()",
                        namespaces=NS)
     assert [Decimal(b) for b in basis] == [Decimal(row["net"]) / 100 for row in snap["vat_breakdown"]]

@@ -115,7 +115,7 @@ def test_declined_card_leaves_the_order_unpaid_with_a_clear_message(stack, page)
     page.snap("order-unpaid-with-message")
 
     # The customer can go back to the payment page and pay with another card.
-    page.get_by_role("link", name=re.compile("try again", re.I)).click()
+    page.get_by_role("button", name=re.compile("try again", re.I)).click()  # "Pay now", after a refusal
     page.wait_for_url(re.compile(r"/c/pay/cs_"))
     pay(page, "4242 4242 4242 4242")
     page.locator("[data-role=status]", has_text="Paid").wait_for(timeout=60_000)
