@@ -9,7 +9,8 @@ a real Celery worker with --concurrency=2), on a throwaway database
 1. set-up (not timed): one test clock, N customers on it with a card, N
    active monthly subscriptions to a plan. The set-up's webhooks are dropped
    (an emulator fault), so the first invoices issue no documents and only the
-   renewals are measured;
+   renewals are measured; the customers and subscriptions are then mirrored
+   (`djstripe_sync_models`), as a running shop's webhooks would have done;
 2. the clock is advanced across the month boundary; every subscription renews
    (Stripe: invoice.created, finalized, paid, ... webhooks to gunicorn; dj-stripe
    mirrors; our invoice.paid receiver enqueues the documents; the worker issues
@@ -36,6 +37,17 @@ from bench.common import report  # noqa: E402
 from tests.e2e.stack import Stack  # noqa: E402
 
 KEY = "sk_test_emulatorOfflineShopKey000000000"
+# What the set-up's (dropped) webhooks would have mirrored: the customers, with
+# their cards, and their subscriptions.
+MIRROR_SETUP = """
+from djstripe.models import Customer, Subscription
+from payments import gateway
+api = gateway.client().v1
+for customer in api.customers.list({"limit": 100}).auto_paging_iter():
+    Customer.sync_from_stripe_data(customer)
+for subscription in api.subscriptions.list({"limit": 100}).auto_paging_iter():
+    Subscription.sync_from_stripe_data(subscription)
+"""
 DAY = 86400
 
 
@@ -133,6 +145,9 @@ def main() -> None:
             assert sub.status == "active"
         control(stack, "webhooks/faults", method="DELETE")
         control(stack, "webhooks/wait", {"timeout": 120})
+        # A running shop's mirror has its customers and subscriptions (their
+        # webhooks mirrored them at sign-up): mirror them as it would have.
+        stack.manage("shell", "-c", MIRROR_SETUP, timeout=3600)
         setup_seconds = time.monotonic() - setup_started
         before = counter.counts()
         assert before[0] == 0, f"set-up issued documents: {before}"

@@ -2,15 +2,16 @@
 a worker.
 
     event_store      the endpoint's one write: the verified event, once per id
-    event_process    a worker's run: claim, let dj-stripe mirror, run receivers
+    event_process    a worker's run: claim, mirror (payments.mirror), run receivers
     event_run_again  staff's button for a stuck event
 
 Processing is claimed with a conditional UPDATE (a lease, not a row lock held
 while Stripe is called): of 50 workers given the same event, one runs it; a
 worker killed mid-run leaves a lease that expires, and the sweeper
-(payments.tasks.sweep_webhook_events) hands the event out again. dj-stripe
-mirrors the objects in its own short transaction (Event.process, which also
-stores its Event once); the receivers run after it, outside any transaction,
+(payments.tasks.sweep_webhook_events) hands the event out again. The objects
+are mirrored into dj-stripe's models first (payments.mirror: from the payload
+where it is the newest known, else as dj-stripe fetches them); the receivers
+run after it, outside any transaction,
 each calling guarded, idempotent services. A failure is retried with a growing
 delay; after the last attempt the event is stuck until staff run it again.
 """
@@ -25,9 +26,8 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import F, Q
 from django.utils import timezone
-from djstripe.models import Event as MirroredEvent
 
-from . import webhooks
+from . import mirror, webhooks
 from .models import WebhookEvent
 
 logger = logging.getLogger(__name__)
@@ -40,17 +40,21 @@ class Stored:
     enqueue: bool  # whether processing should be (re)enqueued
 
 
-def event_store(*, stripe_id: str, event_type: str, body: str) -> Stored:
+def event_store(
+    *, stripe_id: str, event_type: str, body: str, object_id: str = "", created: int | None = None
+) -> Stored:
     """Store a verified event, once per Stripe event id: one INSERT ... ON
     CONFLICT DO NOTHING (PostgreSQL and SQLite), nothing else on the first
     delivery. A repeated delivery of an event still waiting (its message may
-    have been lost) asks for processing again; the claim keeps that harmless."""
+    have been lost) asks for processing again; the claim keeps that harmless.
+    `object_id` and `created` (the event's object, Stripe's time of the event)
+    let the mirror tell whether a payload is the newest known (payments.mirror)."""
     table = connection.ops.quote_name(WebhookEvent._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (stripe_id, type, body, status, attempts, last_error, received_at) "
-            "VALUES (%s, %s, %s, %s, 0, '', %s) ON CONFLICT (stripe_id) DO NOTHING RETURNING id",
-            [stripe_id, event_type, body, WebhookEvent.Status.RECEIVED, timezone.now()],
+            f"INSERT INTO {table} (stripe_id, type, body, object_id, stripe_created, status, attempts, last_error, "
+            "received_at) VALUES (%s, %s, %s, %s, %s, %s, 0, '', %s) ON CONFLICT (stripe_id) DO NOTHING RETURNING id",
+            [stripe_id, event_type, body, object_id, created, WebhookEvent.Status.RECEIVED, timezone.now()],
         )
         row = cursor.fetchone()
     if row is not None:
@@ -100,9 +104,7 @@ def event_process(*, event_id: int) -> Outcome:
     event = WebhookEvent.objects.get(pk=event_id)
     try:
         data = json.loads(event.body)
-        # dj-stripe's mirror: its Event row (once per id) and the objects, in
-        # its own transaction; it runs only dj-stripe's handlers.
-        MirroredEvent.process(data)
+        mirror.event_mirror(event=event, data=data)
         webhooks.dispatch(event.type, data["data"]["object"])
     except Exception as error:  # noqa: BLE001  any failure is retried, then shown to staff
         return _record_failure(event, error)

@@ -195,6 +195,11 @@ class WebhookEvent(models.Model):
     type = models.CharField(max_length=250)
     # The body exactly as Stripe signed it.
     body = models.TextField()
+    # The event's object and when Stripe made the event (Unix seconds): an
+    # event's payload is mirrored only while no newer event about the same
+    # object is known (payments.mirror).
+    object_id = models.CharField(max_length=255, blank=True, default="")
+    stripe_created = models.BigIntegerField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
@@ -206,7 +211,10 @@ class WebhookEvent(models.Model):
 
     class Meta:
         ordering = ["-received_at", "-pk"]
-        indexes = [models.Index(fields=["status", "received_at"], name="webhook_event_status_received")]
+        indexes = [
+            models.Index(fields=["status", "received_at"], name="webhook_event_status_received"),
+            models.Index(fields=["object_id", "stripe_created"], name="webhook_event_object"),
+        ]
         permissions = [("run_webhookevent", "Can run a stuck webhook event again")]
 
     def __str__(self):

@@ -68,6 +68,18 @@ def _publish(event_id: int) -> None:
         logger.exception("webhook event #%s not enqueued; the sweeper will", event_id)
 
 
+def _object_and_time(data: dict) -> tuple[str, int | None]:
+    """The event's object id and Stripe's time of the event, when they are
+    what Stripe sends ("" and None otherwise: the mirror then fetches)."""
+    obj = data["data"].get("object") if isinstance(data.get("data"), dict) else None
+    object_id = obj.get("id") if isinstance(obj, dict) else None
+    created = data.get("created")
+    return (
+        object_id if isinstance(object_id, str) and len(object_id) <= 255 else "",
+        created if type(created) is int and 0 < created < 2**62 else None,
+    )
+
+
 def _too_large() -> HttpResponse:
     return HttpResponse("Payload too large.", status=413, content_type="text/plain")
 
@@ -101,7 +113,10 @@ def stripe_webhook(request, uuid):
     except (ValueError, KeyError, TypeError):
         return HttpResponseBadRequest("Not a Stripe event.")
 
-    stored = inbox.event_store(stripe_id=stripe_id, event_type=event_type, body=body.decode("utf-8"))
+    object_id, created = _object_and_time(data)
+    stored = inbox.event_store(
+        stripe_id=stripe_id, event_type=event_type, body=body.decode("utf-8"), object_id=object_id, created=created
+    )
     if stored.enqueue:
         transaction.on_commit(lambda: _enqueue(stored.event_id))
     return HttpResponse("ok" if stored.created else "duplicate", content_type="text/plain")

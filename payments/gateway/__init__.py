@@ -19,7 +19,7 @@ from .checkout import (
     payment_intent_retrieve,
     setup_intent_retrieve,
 )
-from .client import UNAVAILABLE_MESSAGE, client, configure, signature_valid  # noqa: F401
+from .client import UNAVAILABLE_MESSAGE, client, configure, sdk_object, signature_valid  # noqa: F401
 from .refunds import dispute_update, file_create, refund_create, refund_list, refund_retrieve
 from .subscriptions import (
     customer_create,

@@ -69,6 +69,15 @@ def to_dict(obj) -> dict:
     return json.loads(str(obj)) if hasattr(obj, "to_dict") else dict(obj)
 
 
+def sdk_object(data: dict):
+    """A payload (a webhook event's object, as stored) as the SDK object that
+    dj-stripe's sync_from_stripe_data expects: its lists page on by
+    themselves, when a payload says it has more."""
+    return stripe.convert_to_stripe_object(
+        data, api_key=djstripe_settings.STRIPE_SECRET_KEY, stripe_version=settings.STRIPE_API_VERSION
+    )
+
+
 def call(what: str, fn: Callable[[], Any], *, missing_ok: bool = False) -> dict | None:
     """Run one SDK call and return its object as a dict; Stripe's errors become ours.
 

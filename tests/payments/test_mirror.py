@@ -1,0 +1,99 @@
+"""The mirror from the stored payload: an invoice's or a subscription's event
+is mirrored without calling Stripe back while it is the newest known about its
+object; an older one delivered late does not put old data back."""
+
+import json
+import time
+
+import pytest
+from djstripe.models import Event as MirroredEvent
+from djstripe.models import Invoice, Subscription
+
+from billing.models import Document
+from payments import gateway, inbox, mirror
+from payments.models import WebhookEvent
+from tests.conftest import emulator_control
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def subscribed(stripe_emulator, stripe_webhooks):
+    """A customer with an active monthly subscription, mirrored by the shop's
+    own webhooks: (the SDK client, the subscription's id)."""
+    api = gateway.client().v1
+    customer = api.customers.create({
+        "email": "mirror@example.com", "name": "Mirror", "payment_method": "pm_card_visa",
+        "address": {"line1": "1 rue du Bac", "postal_code": "75007", "city": "Paris", "country": "FR"},
+        "invoice_settings": {"default_payment_method": "pm_card_visa"},
+    })
+    price = api.prices.create({"currency": "eur", "unit_amount": 1900, "recurring": {"interval": "month"},
+                               "product_data": {"name": "Mirror plan"}})
+    subscription = api.subscriptions.create({"customer": customer.id, "items": [{"price": price.id}]})
+    stripe_webhooks()
+    assert Subscription.objects.filter(id=subscription.id).exists()
+    return api, subscription.id
+
+
+def _api_faults(url: str) -> list[dict]:
+    return emulator_control(url, "faults", method="GET")["faults"]
+
+
+def test_a_subscription_update_is_mirrored_from_its_payload_without_calling_stripe(
+    subscribed, stripe_emulator, stripe_webhooks
+):
+    api, subscription_id = subscribed
+    # A minute after the subscription's creation (events of one second cannot
+    # be ordered by their time: those are fetched).
+    emulator_control(stripe_emulator.url, "clock/advance", {"seconds": 60})
+    api.subscriptions.update(subscription_id, {"metadata": {"note": "from the payload"}})
+    # Were the mirror to fetch the subscription or its invoice, Stripe would fail.
+    for path in ("/v1/subscriptions/*", "/v1/invoices/*"):
+        emulator_control(stripe_emulator.url, "faults", {"path": path, "method": "GET", "status": 500, "count": 5})
+    stripe_webhooks()
+
+    event = WebhookEvent.objects.get(type="customer.subscription.updated", body__contains="from the payload")
+    assert (event.status, event.object_id) == (WebhookEvent.Status.PROCESSED, subscription_id)
+    assert Subscription.objects.get(id=subscription_id).metadata == {"note": "from the payload"}
+    assert MirroredEvent.objects.filter(id=event.stripe_id).exists()
+    assert [f["remaining"] for f in _api_faults(stripe_emulator.url)] == [5, 5]  # no call was made
+
+
+def test_a_renewal_is_mirrored_from_its_payloads_and_invoiced(subscribed, stripe_emulator, stripe_webhooks):
+    api, subscription_id = subscribed
+    period_end = api.subscriptions.retrieve(subscription_id)["items"].data[0].current_period_end
+    emulator_control(stripe_emulator.url, "clock/advance", {"seconds": period_end - int(time.time()) + 3600})
+    stripe_webhooks()
+
+    [renewal] = [e for e in WebhookEvent.objects.filter(type="invoice.paid")
+                 if json.loads(e.body)["data"]["object"]["billing_reason"] == "subscription_cycle"]
+    assert renewal.status == WebhookEvent.Status.PROCESSED
+    assert not mirror.newer_event_known(renewal)  # so its payload was what was mirrored
+    invoice = Invoice.objects.get(id=renewal.object_id)
+    assert (invoice.status, invoice.stripe_data["amount_paid"]) == ("paid", 1900)
+    subscription = Subscription.objects.get(id=subscription_id)
+    assert subscription.stripe_data["items"]["data"][0]["current_period_start"] >= period_end
+    assert Document.objects.filter(stripe_invoice_id=invoice.id, kind=Document.Kind.INVOICE).exists()
+
+
+def test_a_payload_older_than_a_known_event_is_not_mirrored_as_is(subscribed, stripe_emulator, stripe_webhooks):
+    api, subscription_id = subscribed
+    emulator_control(stripe_emulator.url, "webhooks/faults", {"action": "drop", "count": 100})
+    api.subscriptions.update(subscription_id, {"metadata": {"step": "now"}})
+    stripe_webhooks()
+    [latest] = [e for e in api.events.list({"type": "customer.subscription.updated"}).data
+                if e.data.object.metadata.get("step") == "now"]
+    # An event made a minute before, whose payload says something Stripe no
+    # longer says: since a later event about the subscription is known, its
+    # payload is not trusted and the subscription is fetched as it is now.
+    data = json.loads(str(latest))  # as on the wire
+    newer = inbox.event_store(stripe_id=data["id"], event_type=data["type"], body=json.dumps(data),
+                              object_id=subscription_id, created=data["created"])
+    stale = json.loads(json.dumps(data))
+    stale["id"], stale["created"] = "evt_stale_one", data["created"] - 60
+    stale["data"]["object"]["metadata"] = {"step": "a minute ago"}
+    older = inbox.event_store(stripe_id=stale["id"], event_type=stale["type"], body=json.dumps(stale),
+                              object_id=subscription_id, created=stale["created"])
+    assert inbox.event_process(event_id=newer.event_id).processed
+    assert inbox.event_process(event_id=older.event_id).processed
+    assert Subscription.objects.get(id=subscription_id).metadata == {"step": "now"}
