@@ -8,6 +8,11 @@ VAT is due; the trial shows on the account page instead. An invoice whose total
 is negative (a downgrade's credit larger than the new charge) gets none either:
 Stripe keeps the credit on the customer's balance and takes it off the next
 invoice, where our document shows it as a negative "account credit" line.
+
+Each line is issued with the VAT of the price Stripe charged for it (the
+buyer's price says its rate and EN 16931 category: subscriptions.plans), so
+the invoice states what was charged; the buyer's company and VAT id come from
+the subscription's metadata, the address from the Stripe customer.
 """
 
 import logging
@@ -37,25 +42,24 @@ def _ts(value) -> datetime | None:
     return datetime.fromtimestamp(int(value), tz=dt_timezone.utc) if value else None
 
 
-def _line_vat(line: InvoiceLine, known: dict[str, PriceVat]) -> PriceVat:
-    """The VAT of what Stripe charged for a line: its price's metadata (a
-    buyer's price says its rate, category and country), else the seller's VAT
-    of the plan (a plan price, or one made before VAT by place of supply).
-    A price the mirror does not have yet is asked of Stripe (outside any
-    transaction: the caller issues afterwards)."""
-    key = line.price_id or f"product:{line.product_id}"
-    if key in known:
-        return known[key]
-    metadata: dict = {}
-    product = Product.objects.filter(id=line.product_id).first() if line.product_id else None
-    if line.price_id:
-        price = Price.objects.filter(id=line.price_id).select_related("product").first()
-        if price is not None:
-            metadata, product = price.metadata or {}, product or price.product
-        else:
-            remote = gateway.price_retrieve(line.price_id)
-            metadata = (remote.raw.get("metadata") or {}) if remote is not None else {}
-    known[key] = price_vat(metadata, product=product)
+def _line_vat(line: InvoiceLine, known: dict[str, tuple[PriceVat, str]]) -> tuple[PriceVat, str]:
+    """The VAT of what Stripe charged for a line, and whether it is goods or
+    services: its price's metadata (a buyer's price says its rate, category
+    and country), else the seller's VAT of the plan (a plan price, or one made
+    before VAT by place of supply). A price the mirror does not have yet is
+    asked of Stripe (outside any transaction: the caller issues afterwards)."""
+    key = f"{line.price_id}:{line.product_id}"
+    if key not in known:
+        metadata: dict = {}
+        product = Product.objects.filter(id=line.product_id).first() if line.product_id else None
+        if line.price_id:
+            price = Price.objects.filter(id=line.price_id).select_related("product").first()
+            if price is not None:
+                metadata, product = price.metadata or {}, product or price.product
+            else:
+                remote = gateway.price_retrieve(line.price_id)
+                metadata = (remote.raw.get("metadata") or {}) if remote is not None else {}
+        known[key] = (price_vat(metadata, product=product), plan_supply(product))
     return known[key]
 
 
@@ -68,15 +72,12 @@ def invoice_lines_for_document(invoice: Invoice, lines: list[InvoiceLine]) -> li
     credit stays its own negative line), each with its service period; plus a
     negative line for any credit taken from the customer's balance."""
     result = []
-    known: dict[str, PriceVat] = {}
-    supply = SERVICES
+    known: dict[str, tuple[PriceVat, str]] = {}
     for line in lines:
         name = line.description or "Subscription"
         if line.period_start and line.period_end and line.period_end > line.period_start:
             name = f"{name} — {_date_label(line.period_start)} to {_date_label(line.period_end)}"
-        vat = _line_vat(line, known)
-        product = Product.objects.filter(id=line.product_id).first() if line.product_id else None
-        supply = plan_supply(product)
+        vat, supply = _line_vat(line, known)
         result.append(
             LineInput(
                 name=name,
@@ -89,17 +90,16 @@ def invoice_lines_for_document(invoice: Invoice, lines: list[InvoiceLine]) -> li
             )
         )
     if invoice.amount_due < invoice.total:
-        # The credit came from this subscription's earlier lines: their VAT.
-        vat = result[0] if result else None
-        rate = vat.vat_rate if vat else price_vat({}, product=None).rate
+        # The credit came from this subscription's earlier charges: the VAT of its lines.
+        first = result[0] if result else None
         result.append(
             LineInput(
                 name="Account credit applied (from an earlier plan change)",
                 quantity=1,
                 unit_amount=invoice.amount_due - invoice.total,
-                vat_rate=rate,
-                vat_category=vat.vat_category if vat else "",
-                supply=supply,
+                vat_rate=first.vat_rate if first else price_vat({}, product=None).rate,
+                vat_category=first.vat_category if first else "",
+                supply=first.supply if first else SERVICES,
             )
         )
     return result
@@ -116,8 +116,8 @@ def _payment_reference(invoice: Invoice) -> str:
 
 
 def _buyer(invoice: Invoice) -> Buyer:
-    """The buyer as Stripe knows them: the invoice's customer address (Checkout
-    collects it), else the card's billing address. Without an address nothing
+    """The buyer as Stripe knows them: the invoice's customer address (the
+    subscribe page sets it), else the card's billing address. Without an address nothing
     is guessed: issuing refuses the invoice (billing checks what the law asks)."""
     billing = next((p.billing_details for p in invoice.payments if p.billing_details), {})
     address = invoice.customer_address
