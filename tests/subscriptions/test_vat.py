@@ -251,3 +251,32 @@ def test_a_subscription_from_before_vat_by_place_of_supply_stays_domestic(stripe
     advance(api, clock_of(subscriber), period_end(subscription_for_user(subscriber)) + 3600, stripe_webhooks)
     renewal = Document.objects.filter(kind="invoice").exclude(pk=invoice.pk).get()
     assert renewal.total_gross == 2900 and renewal.total_tax == 483
+
+
+def test_an_invoice_addressed_to_another_country_than_the_vat_is_not_issued(settings, stripe_emulator,
+                                                                          stripe_webhooks, plans, subscriber, api):
+    # Signed up from Germany (OSS 19 %); then the customer's address at Stripe
+    # becomes French: the renewal was charged German VAT, so no invoice is
+    # issued with the wrong VAT, and the reason says what staff must do.
+    from billing.exceptions import DocumentNotIssuable
+    from subscriptions.documents import paid_invoices_without_documents, subscription_invoice_documents_issue
+    from subscriptions.selectors import customer_for_user
+
+    settings.SHOP_VAT_OSS = True
+    subscribe(stripe_emulator.url, stripe_webhooks, subscriber, plans[PLAN], billing=billing_in("DE"))
+    first = Document.objects.get(kind="invoice")
+    assert first.snapshot["buyer"]["country"] == "DE" and first.total_gross == NET + 459
+    with webhooks_held(stripe_emulator.url):
+        gateway.customer_update_billing(customer_for_user(subscriber).id, name="Ada Lovelace",
+                                        idempotency_key="moved-to-france",
+                                        address={"line1": "3 place du Marché", "postal_code": "69002",
+                                                 "city": "Lyon", "country": "FR"})
+    stripe_webhooks()
+
+    advance(api, clock_of(subscriber), period_end(subscription_for_user(subscriber)) + 3600, stripe_webhooks)
+
+    assert Document.objects.filter(kind="invoice").count() == 1
+    [unissued] = paid_invoices_without_documents()
+    with pytest.raises(DocumentNotIssuable, match="addressed to FR, but the subscription's VAT was worked out "
+                                                  "for a buyer in DE"):
+        subscription_invoice_documents_issue(stripe_invoice_id=unissued)
