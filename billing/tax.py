@@ -289,6 +289,22 @@ class VatTreatment:
     def mention(self) -> str:
         return CATEGORY_MENTIONS.get(self.category, "")
 
+    def label(self, *, seller_country: str) -> str:
+        """What the customer reads before paying: whose VAT, or why none."""
+        return TREATMENT_LABELS[self.kind].format(seller=seller_country, country=self.country)
+
+
+# What a customer is told of each treatment (the checkout and the subscribe pages).
+TREATMENT_LABELS = {
+    "domestic": "VAT of {seller}",
+    "distance_sale": "VAT of {seller}",
+    "oss": "VAT of {country}",
+    "intra_community": "No VAT: intra-Community supply to a VAT-registered business",
+    "reverse_charge": "No VAT: reverse charge, the business accounts for it",
+    "export": "No VAT: export outside the EU",
+    "out_of_scope": "No VAT: services supplied outside the EU",
+}
+
 
 def vat_treatment(
     *, seller_country: str, buyer_country: str, supply: str, seller_rate, tax_category: str,

@@ -30,16 +30,6 @@ from catalog.models import Product
 
 from .exceptions import OrderError
 
-TREATMENT_LABELS = {
-    "domestic": "VAT of {seller}",
-    "distance_sale": "VAT of {seller}",
-    "oss": "VAT of {country}",
-    "intra_community": "No VAT: intra-Community supply to a VAT-registered business",
-    "reverse_charge": "No VAT: reverse charge, the business accounts for it",
-    "export": "No VAT: export outside the EU",
-    "out_of_scope": "No VAT: services supplied outside the EU",
-}
-
 
 @dataclass(frozen=True)
 class PricedLine:
@@ -95,7 +85,7 @@ class Quote:
         seller = settings.SHOP_SELLER.get("country", "")
         labels = []
         for line in self.lines:
-            label = TREATMENT_LABELS[line.treatment.kind].format(seller=seller, country=line.treatment.country)
+            label = line.treatment.label(seller_country=seller)
             if label not in labels:
                 labels.append(label)
         return labels

@@ -8,28 +8,32 @@ VAT is due; the trial shows on the account page instead. An invoice whose total
 is negative (a downgrade's credit larger than the new charge) gets none either:
 Stripe keeps the credit on the customer's balance and takes it off the next
 invoice, where our document shows it as a negative "account credit" line.
+
+Each line is issued with the VAT of the price Stripe charged for it (the
+buyer's price says its rate and EN 16931 category: subscriptions.plans), so
+the invoice states what was charged; the buyer's company and VAT id come from
+the subscription's metadata, the address from the Stripe customer.
 """
 
 import logging
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
-from decimal import Decimal
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from djstripe.models import Customer, Product
+from djstripe.models import Customer, Price, Product
 
 from billing.exceptions import DocumentNotIssuable
 from billing.models import Document
 from billing.services import invoice_issue, receipt_issue
-from billing.tax import LineInput
+from billing.tax import SERVICES, LineInput
 from core.cards import card_label
 from core.types import Buyer
 from payments import gateway
 from payments.gateway import Invoice, InvoiceLine
 
-from .plans import VAT_METADATA_KEY
+from .plans import PriceVat, plan_supply, price_vat
+from .pricing import BUYER_COMPANY_KEY, BUYER_COUNTRY_KEY, VAT_ID_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -38,13 +42,25 @@ def _ts(value) -> datetime | None:
     return datetime.fromtimestamp(int(value), tz=dt_timezone.utc) if value else None
 
 
-def _vat_rate_for_product(product_id: str | None) -> Decimal:
-    rate = settings.SUBSCRIPTION_VAT_RATE
-    if product_id:
-        product = Product.objects.filter(id=product_id).only("metadata").first()
-        if product is not None and (product.metadata or {}).get(VAT_METADATA_KEY):
-            rate = product.metadata[VAT_METADATA_KEY]
-    return Decimal(str(rate))
+def _line_vat(line: InvoiceLine, known: dict[str, tuple[PriceVat, str]]) -> tuple[PriceVat, str]:
+    """The VAT of what Stripe charged for a line, and whether it is goods or
+    services: its price's metadata (a buyer's price says its rate, category
+    and country), else the seller's VAT of the plan (a plan price, or one made
+    before VAT by place of supply). A price the mirror does not have yet is
+    asked of Stripe (outside any transaction: the caller issues afterwards)."""
+    key = f"{line.price_id}:{line.product_id}"
+    if key not in known:
+        metadata: dict = {}
+        product = Product.objects.filter(id=line.product_id).first() if line.product_id else None
+        if line.price_id:
+            price = Price.objects.filter(id=line.price_id).select_related("product").first()
+            if price is not None:
+                metadata, product = price.metadata or {}, product or price.product
+            else:
+                remote = gateway.price_retrieve(line.price_id)
+                metadata = (remote.raw.get("metadata") or {}) if remote is not None else {}
+        known[key] = (price_vat(metadata, product=product), plan_supply(product))
+    return known[key]
 
 
 def _date_label(ts) -> str:
@@ -56,29 +72,34 @@ def invoice_lines_for_document(invoice: Invoice, lines: list[InvoiceLine]) -> li
     credit stays its own negative line), each with its service period; plus a
     negative line for any credit taken from the customer's balance."""
     result = []
+    known: dict[str, tuple[PriceVat, str]] = {}
     for line in lines:
         name = line.description or "Subscription"
         if line.period_start and line.period_end and line.period_end > line.period_start:
             name = f"{name} — {_date_label(line.period_start)} to {_date_label(line.period_end)}"
+        vat, supply = _line_vat(line, known)
         result.append(
             LineInput(
                 name=name,
                 sku=line.price_id,
                 quantity=1,  # the Stripe amount is for the line's whole quantity
                 unit_amount=line.amount,
-                vat_rate=_vat_rate_for_product(line.product_id or None),
-                supply="services",
+                vat_rate=vat.rate,
+                vat_category=vat.category,
+                supply=supply,
             )
         )
     if invoice.amount_due < invoice.total:
-        product_ids = [line.product_id for line in lines if line.product_id]
+        # The credit came from this subscription's earlier charges: the VAT of its lines.
+        first = result[0] if result else None
         result.append(
             LineInput(
                 name="Account credit applied (from an earlier plan change)",
                 quantity=1,
                 unit_amount=invoice.amount_due - invoice.total,
-                vat_rate=_vat_rate_for_product(product_ids[0] if product_ids else None),
-                supply="services",
+                vat_rate=first.vat_rate if first else price_vat({}, product=None).rate,
+                vat_category=first.vat_category if first else "",
+                supply=first.supply if first else SERVICES,
             )
         )
     return result
@@ -95,8 +116,8 @@ def _payment_reference(invoice: Invoice) -> str:
 
 
 def _buyer(invoice: Invoice) -> Buyer:
-    """The buyer as Stripe knows them: the invoice's customer address (Checkout
-    collects it), else the card's billing address. Without an address nothing
+    """The buyer as Stripe knows them: the invoice's customer address (the
+    subscribe page sets it), else the card's billing address. Without an address nothing
     is guessed: issuing refuses the invoice (billing checks what the law asks)."""
     billing = next((p.billing_details for p in invoice.payments if p.billing_details), {})
     address = invoice.customer_address
@@ -104,14 +125,31 @@ def _buyer(invoice: Invoice) -> Buyer:
         address = billing.get("address") or address
     email = invoice.customer_email or billing.get("email") or ""
     country = address.get("country") or ""
+    # The company and VAT id given at sign-up, kept on the subscription.
+    metadata = invoice.subscription_metadata
     return Buyer(
         name=invoice.customer_name or billing.get("name") or email,
         email=email,
+        company=metadata.get(BUYER_COMPANY_KEY) or "",
         address_line1=address.get("line1") or "",
         postal_code=address.get("postal_code") or "",
         city=address.get("city") or "",
         country=country,
+        vat_id=metadata.get(VAT_ID_KEY) or "",
     )
+
+
+def _assert_vat_country(invoice: Invoice, buyer: Buyer) -> None:
+    """The VAT charged was worked out for the country the subscription was
+    signed up from; an invoice addressed to another country (the customer's
+    address changed at Stripe) is not issued with the wrong VAT: staff look."""
+    signed_up_in = invoice.subscription_metadata.get(BUYER_COUNTRY_KEY)
+    if signed_up_in and buyer.country and buyer.country.upper() != signed_up_in.upper():
+        raise DocumentNotIssuable(
+            f"Stripe invoice {invoice.id} is addressed to {buyer.country}, but the subscription's VAT was worked "
+            f"out for a buyer in {signed_up_in}: the VAT charged may be wrong; staff must look (refund or "
+            "correct the customer's address) before an invoice is issued."
+        )
 
 
 def _user_of_customer(customer_id: str | None):
@@ -157,10 +195,12 @@ def subscription_invoice_documents_issue(*, stripe_invoice_id: str) -> tuple[Doc
                 f"Stripe reference {invoice.number or invoice.id}."]
     payment_reference = _payment_reference(invoice)
     customer = _user_of_customer(invoice.customer_id)
+    buyer = _buyer(invoice)
+    _assert_vat_country(invoice, buyer)
     try:
         with transaction.atomic():
             document = invoice_issue(
-                buyer=_buyer(invoice),
+                buyer=buyer,
                 lines=document_lines,
                 currency=invoice.currency,
                 customer=customer,

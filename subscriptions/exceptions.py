@@ -9,3 +9,12 @@ class SubscriptionError(ApplicationError):
 
 class AlreadySubscribed(SubscriptionError):
     pass
+
+
+class QuoteChanged(SubscriptionError):
+    """The buyer's address gives another price than the page showed: they see
+    the new one (`quote`) and confirm it before going to Checkout."""
+
+    def __init__(self, quote):
+        self.quote = quote
+        super().__init__("The price for your billing address differs from what was shown: check it, then confirm.")

@@ -15,8 +15,10 @@ from djstripe.models import Customer, Invoice, PaymentMethod, Price, Subscriptio
 from billing.models import Document
 from core.cards import card_brand_label
 from core.db import local_period
+from orders.selectors import order_last_billing_for_customer
 
-from .plans import INTERVAL_LABELS, PLAN_METADATA_KEY
+from .plans import INTERVAL_LABELS, PLAN_METADATA_KEY, is_plan_price, plan_price_id_of
+from .pricing import BUYER_COMPANY_KEY, VAT_ID_KEY
 
 # Statuses in which a subscription still counts as the customer's plan (a
 # second sign-up is refused). `incomplete` is left out: a sign-up whose first
@@ -82,7 +84,8 @@ def plan_list() -> list[Plan]:
     )
     plans: dict[str, list[Price]] = {}
     for price in prices:
-        if price.type == "recurring":
+        # A buyer's VAT variant of a plan price is not a plan of its own.
+        if price.type == "recurring" and is_plan_price(price):
             plans.setdefault(price.product_id, []).append(price)
     result = []
     for product_prices in plans.values():
@@ -107,13 +110,34 @@ def plan_price_get(price_id: str) -> Price | None:
         .select_related("product")
         .first()
     )
-    return price if price is not None and price.type == "recurring" else None
+    return price if price is not None and price.type == "recurring" and is_plan_price(price) else None
 
 
 def customer_for_user(user) -> Customer | None:
     if user is None or not user.is_authenticated:
         return None
     return Customer.objects.filter(subscriber=user).order_by("-created", "-djstripe_id").first()
+
+
+def billing_initial_for_user(user) -> dict:
+    """The billing details to prefill the subscribe page with: the Stripe
+    customer's (what the last subscription was invoiced to, with its VAT id),
+    else those of the customer's latest shop order, else nothing."""
+    customer = customer_for_user(user)
+    address = (customer.stripe_data.get("address") or {}) if customer is not None else {}
+    if address.get("country"):
+        latest = subscriptions_for_user(user).order_by("-created", "-djstripe_id").first()
+        metadata = (latest.stripe_data.get("metadata") or {}) if latest is not None else {}
+        return {
+            "billing_name": customer.stripe_data.get("name") or "",
+            "billing_company": metadata.get(BUYER_COMPANY_KEY, ""),
+            "billing_line1": address.get("line1") or "",
+            "billing_postal_code": address.get("postal_code") or "",
+            "billing_city": address.get("city") or "",
+            "billing_country": address["country"],
+            "vat_id": metadata.get(VAT_ID_KEY, ""),
+        }
+    return order_last_billing_for_customer(user=user)
 
 
 def subscriptions_with_plan(queryset: QuerySet[Subscription]) -> QuerySet[Subscription]:
@@ -156,9 +180,10 @@ def subscription_item(subscription: Subscription) -> dict:
     return data[0] if data else {}
 
 
-def subscription_price_id(subscription: Subscription) -> str:
-    price = subscription_item(subscription).get("price") or {}
-    return price.get("id", "") if isinstance(price, dict) else str(price)
+def subscription_plan_price_id(subscription: Subscription) -> str:
+    """The plan price the subscription is on: the catalogue price, also when
+    Stripe charges the buyer's VAT variant of it (subscriptions.plans)."""
+    return plan_price_id_of(subscription_item(subscription).get("price"))
 
 
 def subscription_period_end(subscription: Subscription) -> datetime | None:

@@ -7,6 +7,9 @@ transaction; its effect reaches the pages only once Stripe's webhook has
 brought it into dj-stripe's mirror (subscriptions.selectors reads the mirror).
 """
 
+import dataclasses
+import hashlib
+import json
 import logging
 import uuid
 from dataclasses import dataclass
@@ -20,19 +23,24 @@ from django.utils import timezone
 from djstripe.models import Customer, Price, Subscription
 
 from audit.services import audit_record
+from billing.vies import VatIdCheck
+from orders.services import BillingDetails
 from payments import gateway
 from payments.exceptions import GatewayError, PaymentDeclined
 from payments.gateway import CheckoutSession
 
-from .exceptions import AlreadySubscribed, SubscriptionError
+from .exceptions import AlreadySubscribed, QuoteChanged, SubscriptionError
+from .plans import buyer_price_get_or_create, plan_price_id_of
+from .pricing import PlanQuote, plan_quote, subscription_plan_quote
 from .selectors import (
     LIVE_STATUSES,
+    PlanPrice,
     customer_for_user,
     plan_price,
     plan_price_get,
     subscription_item,
     subscription_period_end,
-    subscription_price_id,
+    subscription_plan_price_id,
     subscription_summary,
 )
 
@@ -102,14 +110,16 @@ def _absolute(path: str) -> str:
     return f"{settings.SITE_URL}{path}"
 
 
-def subscription_checkout_start(*, user, price_id: str) -> str:
-    """Start a Checkout Session in subscription mode for the signed-in user and
-    return its URL. Refused (AlreadySubscribed) when the user already has a
-    live subscription: Stripe is asked, since the mirror may lag its webhook."""
+def subscription_signup_price(*, user, price_id: str) -> Price:
+    """The plan price `user` may sign up for. Refused (AlreadySubscribed) when
+    the user already has a live subscription: Stripe is asked, since the
+    mirror may lag its webhook."""
     price = plan_price_get(price_id)
     if price is None:
         raise SubscriptionError("This plan is not available.")
-    customer = customer_get_or_create(user=user)
+    customer = customer_for_user(user)
+    if customer is None or customer.stripe_data.get("deleted"):
+        return price
     for remote in gateway.subscription_list_for_customer(customer.id):
         if remote.status not in LIVE_STATUSES:
             continue
@@ -118,19 +128,88 @@ def subscription_checkout_start(*, user, price_id: str) -> str:
         raise AlreadySubscribed(
             "You already have a subscription. To switch plans, use “Change plan” on your subscription page."
         )
+    return price
+
+
+def _stripe_metadata(values: dict[str, str]) -> dict[str, str]:
+    # Stripe drops a key set to "": leave empty values out.
+    return {key: value for key, value in values.items() if value}
+
+
+def _customer_billing_set(customer: Customer, billing: BillingDetails) -> None:
+    """The billing address the VAT was worked out for, on the Stripe customer:
+    every invoice of the subscription copies it (Checkout is told not to change it)."""
+    address = {"line1": billing.line1, "postal_code": billing.postal_code, "city": billing.city,
+               "country": billing.country}
+    current = customer.stripe_data.get("address") or {}
+    if customer.stripe_data.get("name") == billing.name and all(current.get(k) == v for k, v in address.items()):
+        return
+    digest = hashlib.sha256(json.dumps([billing.name, address], sort_keys=True).encode()).hexdigest()[:16]
+    updated = gateway.customer_update_billing(customer.id, name=billing.name, address=address,
+                                              idempotency_key=f"shop-customer-{customer.id}-billing-{digest}")
+    Customer.sync_from_stripe_data(updated.raw)
+
+
+def subscription_checkout_start(
+    *, user, price_id: str, billing: BillingDetails, vat_check: VatIdCheck | None = None,
+    quote_key: str | None = None,
+) -> str:
+    """Start a Checkout Session in subscription mode for the signed-in user and
+    return its URL. The plan is charged with the VAT of the buyer's billing
+    address (and VAT id, `vat_check` from billing.vies, asked by the caller
+    outside any transaction): the buyer's price (subscriptions.plans), whose
+    amount is the quote the page showed (`quote_key`: QuoteChanged when the
+    address gives another). The address is set on the Stripe customer, where
+    the invoices take it from; the VAT id check is kept in the subscription's
+    metadata. Refused (AlreadySubscribed) when the user already has a live
+    subscription."""
+    price = subscription_signup_price(user=user, price_id=price_id)
+    quote = plan_quote(plan_price=price, country=billing.country, vat_check=vat_check)
+    if quote_key is not None and quote_key != quote.key:
+        raise QuoteChanged(quote)
+    customer = customer_get_or_create(user=user)
+    _customer_billing_set(customer, billing)
+    charged = buyer_price_get_or_create(plan_price=price, treatment=quote.treatment)
     recurring = price.recurring or {}
-    metadata = {"shop_purpose": "subscription", "user_id": str(user.pk), "price": price.id}
+    metadata = _stripe_metadata({
+        "shop_purpose": "subscription", "user_id": str(user.pk), "price": price.id,
+        **quote.subscription_metadata(company=billing.company),
+    })
     session = gateway.checkout_session_create_subscription(
         # A fresh key per click: the SDK's own retries of this call reuse it.
-        idempotency_key=f"shop-subscribe-{_user_token(user)}-{price.id}-{uuid.uuid4().hex}",
+        idempotency_key=f"shop-subscribe-{_user_token(user)}-{charged.id}-{uuid.uuid4().hex}",
         customer=customer.id,
-        price_id=price.id,
+        price_id=charged.id,
         trial_period_days=recurring.get("trial_period_days") or None,
         metadata=metadata,
         success_url=_absolute(reverse("subscriptions:subscription")) + "?session_id={CHECKOUT_SESSION_ID}",
         cancel_url=_absolute(reverse("subscriptions:plans")),
     )
     return session.url
+
+
+def subscription_quote(*, subscription: Subscription, plan_price: Price) -> PlanQuote | None:
+    """`plan_price` for the buyer of `subscription`, with the VAT they signed
+    up with (None: a subscription from before VAT by place of supply, which
+    stays at the seller's VAT)."""
+    return subscription_plan_quote(plan_price=plan_price, metadata=subscription.stripe_data.get("metadata") or {})
+
+
+def subscription_plan_price_for_buyer(*, subscription: Subscription, price: PlanPrice) -> PlanPrice:
+    """A plan price as the subscription's buyer would pay it (their VAT), for
+    the "Change plan" choices. Nothing is asked of Stripe."""
+    mirrored = plan_price_get(price.id)
+    quote = subscription_quote(subscription=subscription, plan_price=mirrored) if mirrored is not None else None
+    return dataclasses.replace(price, amount=quote.amount) if quote is not None else price
+
+
+def _buyer_price(subscription: Subscription, plan_price: Price) -> Price:
+    """The price a subscription is charged for `plan_price`: the buyer's VAT
+    is kept across plan changes."""
+    quote = subscription_quote(subscription=subscription, plan_price=plan_price)
+    if quote is None:
+        return plan_price
+    return buyer_price_get_or_create(plan_price=plan_price, treatment=quote.treatment)
 
 
 def subscription_mirror(subscription_id: str) -> Subscription:
@@ -175,7 +254,7 @@ class ChangePreview:
     NEXT_INVOICE = "next_invoice"  # added to the next renewal (create_prorations)
     TRIAL_END = "trial_end"  # nothing during a free trial; the new price from its end
 
-    price: Price
+    price: Price  # what Stripe will charge: the plan's price with the buyer's VAT
     proration_date: int
     currency: str
     when: str
@@ -188,6 +267,11 @@ class ChangePreview:
     credit_kept: int = 0
     # When the new plan renews next, and at what price.
     renews_on: datetime | None = None
+
+    @property
+    def plan_price_id(self) -> str:
+        """The plan price chosen (what the confirmation posts back)."""
+        return plan_price_id_of(self.price)
 
     @property
     def proration_lines(self) -> tuple[PreviewLine, ...]:
@@ -236,8 +320,9 @@ def subscription_change_preview(*, subscription: Subscription, price_id: str) ->
     invoice of its own (always_invoice), or added to the next renewal; a
     credit larger than the charge stays on the customer's balance."""
     price = _changeable(subscription, price_id)
-    if subscription_price_id(subscription) == price.id:
+    if subscription_plan_price_id(subscription) == price.id:
         return None
+    price = _buyer_price(subscription, price)
     new = plan_price(price)
     summary = subscription_summary(subscription)
     if subscription.status == "trialing" and summary.trial_end:
@@ -294,8 +379,9 @@ def subscription_change_plan(
     """Move the subscription to another price, prorated as previewed (the same
     proration date). Returns False, doing nothing, for the plan it already has."""
     price = _changeable(subscription, price_id)
-    if subscription_price_id(subscription) == price.id:
+    if subscription_plan_price_id(subscription) == price.id:
         return False
+    price = _buyer_price(subscription, price)
     gateway.subscription_update(
         subscription.id,
         params=_change_details(subscription, price, int(proration_date)),

@@ -10,6 +10,7 @@ it), with the state the mirror will show once Stripe confirms.
 
 import logging
 import time
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -18,11 +19,14 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from billing.vies import vat_id_check
 from core.http import HttpResponseSeeOther
 from payments.exceptions import GatewayError
 
 from . import selectors, services
-from .exceptions import SubscriptionError
+from .exceptions import QuoteChanged, SubscriptionError
+from .forms import SubscribeForm
+from .pricing import plan_quote
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +51,8 @@ PENDING_LABELS = {
 @require_GET
 def plans(request):
     current = selectors.subscription_for_user(request.user) if request.user.is_authenticated else None
-    current_price = selectors.subscription_price_id(current) if current is not None and current.status in selectors.LIVE_STATUSES else ""
+    current_price = (selectors.subscription_plan_price_id(current)
+                     if current is not None and current.status in selectors.LIVE_STATUSES else "")
     return render(
         request,
         "subscriptions/plans.html",
@@ -55,20 +60,47 @@ def plans(request):
     )
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def subscribe(request):
+    """The plan's price for the buyer's billing address (and VAT id), before
+    Stripe Checkout: GET shows it for the address on file; POST checks the
+    VAT id (VIES, outside any transaction), shows the new price when the
+    address gives another, and goes to Checkout once the customer has seen it."""
+    price_id = request.POST.get("price") or request.GET.get("price") or ""
     if not request.user.is_authenticated:
         messages.info(request, "Sign in (or create an account) to subscribe.")
-        return redirect(f"{reverse('login')}?next={reverse('subscriptions:plans')}")
+        back = f"{reverse('subscriptions:subscribe')}?{urlencode({'price': price_id})}"
+        return redirect(f"{reverse('login')}?{urlencode({'next': back})}")
     try:
-        url = services.subscription_checkout_start(user=request.user, price_id=request.POST.get("price", ""))
-    except SubscriptionError as error:
+        price = services.subscription_signup_price(user=request.user, price_id=price_id)
+    except (SubscriptionError, GatewayError) as error:
         messages.error(request, str(error))
         return redirect("subscriptions:plans")
-    except GatewayError as error:
-        messages.error(request, str(error))
-        return redirect("subscriptions:plans")
-    return HttpResponseSeeOther(url)
+    initial = selectors.billing_initial_for_user(request.user)
+    bound = request.method == "POST" and "billing_country" in request.POST
+    form = SubscribeForm(request.POST if bound else None, initial=initial, user=request.user)
+    quote = plan_quote(plan_price=price, country=initial.get("billing_country") or "")
+    if bound and form.is_valid():
+        billing = form.billing_details()
+        vat_check = vat_id_check(vat_id=billing.vat_id, buyer_country=billing.country)
+        try:
+            url = services.subscription_checkout_start(
+                user=request.user, price_id=price.id, billing=billing, vat_check=vat_check,
+                quote_key=request.POST.get("quote") or "",
+            )
+        except QuoteChanged as changed:
+            # Another VAT applies to this address: the customer sees it first.
+            messages.warning(request, str(changed))
+            quote = changed.quote
+        except (SubscriptionError, GatewayError) as error:
+            messages.error(request, str(error))
+            return redirect("subscriptions:plans")
+        else:
+            if vat_check is not None and not vat_check.verified:
+                messages.warning(request, vat_check.customer_message)
+            return HttpResponseSeeOther(url)
+    return render(request, "subscriptions/subscribe.html",
+                  {"form": form, "quote": quote, "plan": selectors.plan_price(price), "plan_name": price.product.name})
 
 
 # -- pending hints -----------------------------------------------------------
@@ -95,7 +127,7 @@ def _confirmed(pending: dict, subscription, summary) -> bool:
     if subscription.status not in selectors.LIVE_STATUSES:
         return True
     if action == "change":
-        return selectors.subscription_price_id(subscription) == expect.get("price")
+        return selectors.subscription_plan_price_id(subscription) == expect.get("price")
     if action == "cancel":
         return summary.cancel_at_period_end
     if action == "resume":
@@ -144,9 +176,10 @@ def subscription_detail(request):
     pending = _open_pending(request, subscription, summary)
     other_prices = []
     if summary is not None and summary.can_change:
-        current_price = selectors.subscription_price_id(subscription)
+        current_price = selectors.subscription_plan_price_id(subscription)
         other_prices = [
-            (plan, price) for plan in selectors.plan_list() for price in plan.prices if price.id != current_price
+            (plan, services.subscription_plan_price_for_buyer(subscription=subscription, price=price))
+            for plan in selectors.plan_list() for price in plan.prices if price.id != current_price
         ]
     return render(
         request,

@@ -64,9 +64,10 @@ def checkout_session_create_subscription(
         "customer": customer,
         "line_items": [{"price": price_id, "quantity": 1}],
         "subscription_data": subscription_data,
-        # The buyer's address goes on the invoices (and the customer keeps it).
-        "billing_address_collection": "required",
-        "customer_update": {"address": "auto", "name": "auto"},
+        # The shop set the customer's billing address before (its VAT was
+        # worked out for it) and the invoices print it: Checkout asks only
+        # what the card needs, and does not change the customer's address.
+        "billing_address_collection": "auto",
         "metadata": metadata,
         "success_url": success_url,
         "cancel_url": cancel_url,

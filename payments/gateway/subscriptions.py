@@ -52,6 +52,12 @@ def price_create(
     ))
 
 
+def price_retrieve(price_id: str) -> StripeObject | None:
+    """The price, or None when Stripe has no price with that id."""
+    data = call("price retrieve", lambda: client().v1.prices.retrieve(price_id), missing_ok=True)
+    return StripeObject.from_stripe(data) if data is not None else None
+
+
 def test_clock_create(*, idempotency_key: str, frozen_time: int, name: str) -> TestClock:
     return TestClock.from_stripe(call(
         "test clock create",
@@ -80,6 +86,18 @@ def customer_create(
         params["test_clock"] = test_clock
     return StripeObject.from_stripe(call(
         "customer create", lambda: client().v1.customers.create(params, {"idempotency_key": idempotency_key})
+    ))
+
+
+def customer_update_billing(
+    customer_id: str, *, name: str, address: dict[str, str], idempotency_key: str
+) -> StripeObject:
+    """The customer's name and billing address, as the invoices will print them."""
+    return StripeObject.from_stripe(call(
+        "customer update",
+        lambda: client().v1.customers.update(
+            customer_id, {"name": name, "address": address}, {"idempotency_key": idempotency_key}
+        ),
     ))
 
 

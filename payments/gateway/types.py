@@ -344,6 +344,9 @@ class Invoice:
     customer_address: dict = field(default_factory=dict)
     billing_reason: str = ""
     subscription_id: str = ""
+    # The subscription's metadata as it was when the invoice was made (basil:
+    # parent.subscription_details.metadata).
+    subscription_metadata: dict = field(default_factory=dict)
     attempt_count: int = 0
     next_payment_attempt: int | None = None
     paid_at: int | None = None
@@ -364,6 +367,7 @@ class Invoice:
             customer_name=data.get("customer_name") or "", customer_address=dict(data.get("customer_address") or {}),
             billing_reason=data.get("billing_reason") or "",
             subscription_id=stripe_id(parent.get("subscription") or data.get("subscription")),
+            subscription_metadata=dict(parent.get("metadata") or {}),
             attempt_count=_int(data.get("attempt_count")),
             next_payment_attempt=data.get("next_payment_attempt") or None,
             paid_at=((data.get("status_transitions") or {}).get("paid_at")) or None,

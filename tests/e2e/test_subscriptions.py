@@ -25,7 +25,7 @@ def card_form(page, card: str, button: str):
     email = page.get_by_label(re.compile("^email", re.I))
     if email.count() and not email.first.input_value():
         email.first.fill(CUSTOMER[0])
-    # The billing address, which subscription Checkout asks for (it goes on the invoices).
+    # A billing address, where Checkout asks for one.
     address = page.get_by_label("Address line 1")
     if address.count():
         address.fill("1 Analytical Street")
@@ -74,6 +74,19 @@ def test_subscribe_change_cancel_resume_renew_and_dunning(stack, page):
     page.snap("plans")
     assert "14-day free trial" in page.content()
     page.get_by_role("button", name="Subscribe to Coffee club Plus monthly").click()
+    # The billing address (its country decides the VAT) and the price with that VAT, before Checkout.
+    page.wait_for_url(re.compile(r"/plans/subscribe/"))
+    page.get_by_label("Full name").fill("Ada Lovelace")
+    page.get_by_label("Address", exact=True).fill("1 Analytical Street")
+    page.get_by_label("Postal code").fill("75001")
+    page.get_by_label("City").fill("Paris")
+    page.get_by_label("Country").select_option("FR")
+    assert "€29.00" in page.get_by_test_id("plan-total").inner_text()
+    page.snap("subscribe-billing")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Continue to payment").click()
+    if "/plans/subscribe/" in page.url:  # the price for this address was shown again: confirm it
+        page.get_by_role("button", name="Continue to payment").click()
     page.wait_for_url(re.compile(r"/c/pay/cs_"))
     card_form(page, "4242 4242 4242 4242", "Subscribe")
     page.wait_for_url(re.compile(r"/account/subscription/"))

@@ -54,13 +54,28 @@ def subscriber(db):
     return UserFactory(username="ada@example.com", email="ada@example.com", first_name="Ada", last_name="Lovelace")
 
 
-def subscribe(emulator_url, wait, user, price, card="4242424242424242", fault=None):
+def billing_in(country="FR", **changes):
+    """A buyer's billing details (orders.services.BillingDetails) in `country`."""
+    from orders.services import BillingDetails
+
+    addresses = {
+        "FR": ("3 place du Marché", "69002", "Lyon"),
+        "DE": ("Hauptstrasse 1", "10115", "Berlin"),
+        "US": ("1 Navy Way", "10001", "New York"),
+    }
+    line1, postal_code, city = addresses[country]
+    return BillingDetails(**{"name": "Ada Lovelace", "line1": line1, "postal_code": postal_code, "city": city,
+                             "country": country, **changes})
+
+
+def subscribe(emulator_url, wait, user, price, card="4242424242424242", fault=None, billing=None):
     """Sign up through Checkout as the customer does, and wait for the webhooks.
-    `fault`: a webhook fault (emulator control payload) for the payment's events."""
+    `fault`: a webhook fault (emulator control payload) for the payment's events.
+    `billing`: the billing details given on the subscribe page (a French consumer)."""
     from subscriptions.services import subscription_checkout_start
 
     with webhooks_held(emulator_url):
-        url = subscription_checkout_start(user=user, price_id=price.id)
+        url = subscription_checkout_start(user=user, price_id=price.id, billing=billing or billing_in())
     wait()
     if fault:
         emulator_control(emulator_url, "webhooks/faults", fault)
@@ -99,4 +114,4 @@ def period_end(subscription) -> int:
     return subscription.stripe_data["items"]["data"][0]["current_period_end"]
 
 
-__all__ = ["webhooks_held", "DAY", "advance", "clock_of", "emulator_control", "period_end", "setup_card", "subscribe"]
+__all__ = ["webhooks_held", "DAY", "advance", "billing_in", "clock_of", "emulator_control", "period_end", "setup_card", "subscribe"]

@@ -10,7 +10,7 @@ from subscriptions.exceptions import AlreadySubscribed
 from subscriptions.selectors import plan_list, subscription_for_user
 from subscriptions.services import subscription_checkout_start
 
-from .conftest import subscribe
+from .conftest import billing_in, subscribe
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -70,7 +70,8 @@ def test_subscribing_twice_is_refused_with_a_clear_message(stripe_emulator, stri
     subscribe(stripe_emulator.url, stripe_webhooks, subscriber, plans["coffee-club-plus-monthly"])
 
     with pytest.raises(AlreadySubscribed, match="already subscribe to Coffee club Plus"):
-        subscription_checkout_start(user=subscriber, price_id=plans["coffee-club-plus-yearly"].id)
+        subscription_checkout_start(user=subscriber, price_id=plans["coffee-club-plus-yearly"].id,
+                                    billing=billing_in())
     client.force_login(subscriber)
     response = client.post("/plans/subscribe/", {"price": plans["coffee-club-plus-monthly"].id}, follow=True)
     assert "You already subscribe to Coffee club Plus." in response.content.decode()

@@ -1,0 +1,24 @@
+"""The subscribe page's form: the billing address and optional EU VAT id
+(billing.forms, as the shop's checkout asks them), which decide the plan's VAT."""
+
+from billing.forms import BillingAddressForm
+from orders.services import BillingDetails
+
+
+class SubscribeForm(BillingAddressForm):
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if user is not None and not self.is_bound and not self.initial.get("billing_name"):
+            self.initial["billing_name"] = user.get_full_name()
+
+    def billing_details(self) -> BillingDetails:
+        data = self.cleaned_data
+        return BillingDetails(
+            name=data["billing_name"].strip(),
+            company=data["billing_company"].strip(),
+            line1=data["billing_line1"].strip(),
+            postal_code=data["billing_postal_code"],
+            city=data["billing_city"].strip(),
+            country=data["billing_country"],
+            vat_id=data["vat_id"],
+        )
