@@ -49,7 +49,7 @@ def _session_create(*, order: Order, idempotency_key: str) -> str:
         session = _session_create_call(order=order, idempotency_key=idempotency_key, lines=lines,
                                        status_url=status_url, expires_at=expires_at)
     except GatewayRequestRefused as error:
-        if order.stripe_promotion_code_id and error.detail and "promotion_code" in error.detail:
+        if order.stripe_promotion_code_id and "promotion_code" in (error.param or ""):
             # Stripe refused the code itself (used up or expired meanwhile, e.g.
             # by a buyer who paid first): say so, in the customer's words.
             raise GatewayRequestRefused(
