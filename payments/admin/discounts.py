@@ -180,6 +180,12 @@ class DiscountCodeAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # deactivate instead: orders keep naming the code
 
+    def has_change_permission(self, request, obj=None):
+        return False  # Stripe does not change a coupon's terms: make a new code
+
+    def has_deactivate_permission(self, request):
+        return request.user.has_perm("payments.add_discountcode")
+
     def save_model(self, request, obj, form, change):
         # Created (at Stripe, then mirrored) by the form's clean(); nothing to save.
         if not change:
@@ -240,7 +246,7 @@ class DiscountCodeAdmin(admin.ModelAdmin):
 
     # -- actions ---------------------------------------------------------------
 
-    @admin.action(description="Deactivate the selected codes (at Stripe)")
+    @admin.action(description="Deactivate the selected codes (at Stripe)", permissions=["deactivate"])
     def deactivate(self, request, queryset):
         done = []
         for promo in queryset:
