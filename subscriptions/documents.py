@@ -68,6 +68,8 @@ def invoice_lines_for_document(invoice: Invoice, lines: list[InvoiceLine]) -> li
                 unit_amount=line.amount,
                 vat_rate=_vat_rate_for_product(line.product_id or None),
                 supply="services",
+                # A coupon's share of the line, as Stripe computed it (its amount is before it).
+                discount=line.discount if line.amount > 0 else 0,
             )
         )
     if invoice.amount_due < invoice.total:

@@ -72,6 +72,8 @@ def checkout_session_create_subscription(
         # The buyer's address goes on the invoices (and the customer keeps it).
         "billing_address_collection": "required",
         "customer_update": {"address": "auto", "name": "auto"},
+        # A discount code (payments.discount_codes) is typed on Stripe's page.
+        "allow_promotion_codes": True,
         "metadata": metadata,
         "success_url": success_url,
         "cancel_url": cancel_url,

@@ -42,3 +42,7 @@ def mug(db):
 def coffee(db):
     return ProductFactory(name="Coffee beans", slug="coffee", sku="COF-1", unit_amount=1290, stock=40,
                           tax_rate=TaxRateFactory(name="Reduced rate", rate="5.50"))
+
+
+# Subscriptions: the plans synced at the emulator, a subscriber, an SDK client.
+from tests.subscriptions.conftest import api, plans, subscriber  # noqa: E402, F401
