@@ -136,15 +136,14 @@ def discount_code_find(
     terms = coupon.stripe_data
     if _timestamp_passed(data.get("expires_at")) or _timestamp_passed(terms.get("redeem_by")):
         raise DiscountRefused(f"The code “{spelled}” has expired.")
-    if not data.get("active"):
-        raise DiscountRefused(f"The code “{spelled}” is no longer valid.")
+    # Used up before inactive: Stripe deactivates a code at its last redemption.
     promo_limit, coupon_limit = data.get("max_redemptions"), terms.get("max_redemptions")
     if (promo_limit and max(int(data.get("times_redeemed") or 0),
                             redemptions_held(promotion_code_id=promo.id)) >= promo_limit) or (
             coupon_limit and max(int(terms.get("times_redeemed") or 0),
                                  redemptions_held(coupon_id=coupon.id)) >= coupon_limit):
         raise DiscountRefused(f"The code “{spelled}” has been used the maximum number of times.")
-    if not terms.get("valid", True):
+    if not data.get("active") or not terms.get("valid", True):
         raise DiscountRefused(f"The code “{spelled}” is no longer valid.")
     if data.get("customer"):
         raise DiscountRefused(f"The code “{spelled}” is reserved for another customer.")

@@ -10,8 +10,10 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
+from billing.credit_notes import credit_note_lines_for_order_lines
 from billing.facturx import facturx_xml
 from billing.models import Document
+from billing.services import credit_note_issue
 from orders.discounts import DiscountRefused
 from orders.documents import order_documents_issue
 from orders.models import Order
@@ -75,6 +77,11 @@ def test_the_session_carries_the_code_and_stripe_charges_the_order_total(client,
     plan = refund_plan(order=order, lines={mug_line.pk: 1})
     assert plan.amount == 1440  # half of 28.80, not 16.00
     assert plan.lines[0]["discount"] == 160
+    # Its credit note mirrors the discounted line.
+    note = credit_note_issue(invoice_id=invoice.pk, lines=credit_note_lines_for_order_lines(plan.lines))
+    [line] = note.snapshot["lines"]
+    assert (note.total_gross, line["unit_gross"], line["quantity"], line["discount"]) == (1440, 1600, 1, 160)
+    assert note.snapshot["vat_breakdown"][0]["tax"] == 240
 
 
 def test_a_100_percent_code_needs_no_payment_and_still_gets_its_invoice(client, make_code, mug, stripe_emulator):
