@@ -45,9 +45,10 @@ KIND_FOLDERS = {
 }
 JOURNAL_HEAD = ["number", "date", "kind", "customer", "customer_email", "vat_id", "country", "currency"]
 JOURNAL_TAIL = ["net_total", "vat_total", "gross", "payment_reference", "related_invoice",
-                "vat_total_eur", "eur_rate", "eur_rate_date"]
+                "vat_total_eur", "eur_rate", "eur_rate_date", "discount", "discount_label"]
 VAT_SUMMARY_HEAD = [
     "country", "currency", "vat_category", "vat_rate", "invoices", "credit_notes", "net", "vat", "gross",
+    "discounts",
 ]
 README = """Export of the documents issued in {title} ({start} to {last_day}).
 
@@ -57,9 +58,12 @@ journal.csv      one row per document (invoices, receipts, credit notes),
                  documents in another currency: vat_total_eur at the ECB
                  rate (1 EUR = eur_rate) of eur_rate_date;
                  credit notes are negative; receipts repeat the invoice they
-                 settle and are not counted in the VAT summary.
+                 settle and are not counted in the VAT summary;
+                 discount: what discount codes took off the lines (VAT
+                 included; the amounts above are already net of it).
 vat_summary.csv  invoices minus credit notes per buyer country, currency,
-                 VAT category and rate.
+                 VAT category and rate (net, vat and gross after discounts;
+                 discounts: what was taken off, VAT included).
 invoices/ receipts/ credit_notes/   the PDFs (invoices and credit notes are
                  PDF/A-3 Factur-X e-invoices with their XML embedded).
 
@@ -121,6 +125,11 @@ def _journal_rows(period: Period, rate_keys: list[tuple[str, Decimal]]) -> Itera
         for row in snap.get("vat_breakdown") or []:
             net, tax = per_rate.get(_rate_key(row, reverse_charge), (0, 0))
             per_rate[_rate_key(row, reverse_charge)] = (net + int(row["net"]), tax + int(row["tax"]))
+        discounts: dict[tuple[str, Decimal], int] = {}
+        for line in snap.get("lines") or []:
+            if line.get("discount"):
+                key = _rate_key({"rate": line["vat_rate"], "category": line.get("vat_category")}, reverse_charge)
+                discounts[key] = discounts.get(key, 0) + int(line["discount"])
         rate_cells = []
         for key in rate_keys:
             if key in per_rate:
@@ -147,8 +156,11 @@ def _journal_rows(period: Period, rate_keys: list[tuple[str, Decimal]]) -> Itera
             related,
             # Another currency: the VAT in euros at the ECB rate of the day before issue.
             *_eur_cells(snap.get("accounting_currency"), sign),
+            decimal_text(sign * sum(discounts.values()), currency) if discounts else "",
+            (snap.get("discount") or {}).get("label", "") if discounts else "",
         ]
-        yield row, {"doc": doc, "per_rate": per_rate, "country": buyer.get("country") or "", "sign": sign}
+        yield row, {"doc": doc, "per_rate": per_rate, "country": buyer.get("country") or "", "sign": sign,
+                    "discounts": discounts}
 
 
 def _eur_cells(eur: dict | None, sign: int) -> list[str]:
@@ -203,11 +215,12 @@ def export_write_zip(
                 if doc["kind"] == Document.Kind.RECEIPT:
                     continue
                 for key, (net, tax) in info["per_rate"].items():
-                    entry = summary.setdefault((info["country"], doc["currency"].upper(), *key), [0, 0, 0, 0, 0])
+                    entry = summary.setdefault((info["country"], doc["currency"].upper(), *key), [0, 0, 0, 0, 0, 0])
                     entry[0 if doc["kind"] == Document.Kind.INVOICE else 1] += 1
                     entry[2] += info["sign"] * net
                     entry[3] += info["sign"] * tax
                     entry[4] += info["sign"] * (net + tax)
+                    entry[5] += info["sign"] * info["discounts"].get(key, 0)
             text.flush()
             text.detach()
 
@@ -215,10 +228,12 @@ def export_write_zip(
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(VAT_SUMMARY_HEAD)
-        for (country, currency, category, rate), (invoices, credits, net, tax, gross) in sorted(summary.items()):
+        for (country, currency, category, rate), (invoices, credits, net, tax, gross, off) in sorted(
+                summary.items()):
             writer.writerow([
                 country, currency, category, f"{rate:f}", invoices, credits,
                 decimal_text(net, currency), decimal_text(tax, currency), decimal_text(gross, currency),
+                decimal_text(off, currency),
             ])
         archive.writestr(
             _zip_info("vat_summary.csv", period, compress=zipfile.ZIP_DEFLATED), buffer.getvalue().encode()

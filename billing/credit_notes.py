@@ -100,6 +100,7 @@ def credit_note_lines_for_order_lines(lines: Sequence[dict]) -> list[LineInput]:
             unit_amount=int(line["unit_amount"]),
             vat_rate=Decimal(str(line["vat_rate"])),
             vat_category=line.get("vat_category", ""),
+            discount=int(line.get("discount") or 0),
         )
         for line in lines
     ]

@@ -26,7 +26,10 @@ Mapping decisions (the PDF shows VAT-inclusive prices; EN 16931 is net-based):
 - an invoice that was paid (shop orders, subscriptions) has paid amount
   (BT-113) = total and nothing due; a credit note's amount is due back to the
   buyer, refunded to the original means of payment (BT-20);
-- a credit note is type 381 and references the invoice it credits (BG-3).
+- a credit note is type 381 and references the invoice it credits (BG-3);
+- a discount (coupon or promotion code) is a line allowance (BG-27, reason
+  code 95 "Discount") on each discounted line: the lines' nets and the VAT
+  breakdown are on the discounted amounts, as charged.
 """
 
 from __future__ import annotations
@@ -118,6 +121,10 @@ def einvoice_assert_complete(*, kind: str, seller: dict, buyer: dict, categories
 # ---------------------------------------------------------------------------
 # Snapshot -> EN 16931 business terms -> CII XML
 # ---------------------------------------------------------------------------
+
+
+# UNTDID 5189 allowance reason: 95 = Discount.
+DISCOUNT_REASON = ("95", "Discount")
 
 
 def _amount(minor: int, currency: str) -> str:
@@ -258,15 +265,22 @@ def facturx_data(snapshot: dict) -> dict:
     for index, (line, net) in enumerate(zip(snapshot["lines"], line_net_amounts(snapshot), strict=True), start=1):
         quantity = int(line["quantity"])
         category = _line_category(line, reverse_charge)
+        # A discounted line: its net price is the undiscounted one and the
+        # discount is the line's allowance (BG-27, excl. VAT), so that
+        # price x quantity - allowance = the line's net amount (BT-131).
+        allowance = int(line.get("discount_net") or 0) if net >= 0 else 0
         entry = {
             "BT-126": str(index),
             "BT-153": line["name"],
             "BT-129": str(quantity if net >= 0 else -quantity),
             "BT-130": UNIT_CODE,
-            "BT-146": _price(abs(net), quantity, currency),
+            "BT-146": _price(abs(net) + allowance, quantity, currency),
             "BT-131": _amount(net, currency),
             "BT-151": category,
         }
+        if allowance:
+            entry["BG-27"] = [{"amount": _amount(allowance, currency), "reason": DISCOUNT_REASON[1],
+                               "reason_code": DISCOUNT_REASON[0]}]
         if category != "O":  # outside the scope of VAT: no rate at all (BR-O-05)
             entry["BT-152"] = _rate(line["vat_rate"])
         if line.get("sku"):

@@ -75,22 +75,28 @@ def _date(value: datetime | None) -> str:
 
 
 def _lines_snapshot(tax: TaxComputation) -> list[dict]:
-    return [
-        {
-            "name": line.name,
-            "sku": line.sku,
-            "quantity": line.quantity,
-            "unit_gross": line.unit_gross,
-            "unit_net": line.unit_net,
-            "vat_rate": str(line.vat_rate),
-            "net": line.net,
-            "tax": line.tax,
-            "gross": line.gross,
-            "vat_category": line.vat_category,
-            "supply": line.supply,
-        }
-        for line in tax.lines
-    ]
+    return [_line_snapshot(line) for line in tax.lines]
+
+
+def _line_snapshot(line) -> dict:
+    snap = {
+        "name": line.name,
+        "sku": line.sku,
+        "quantity": line.quantity,
+        "unit_gross": line.unit_gross,
+        "unit_net": line.unit_net,
+        "vat_rate": str(line.vat_rate),
+        "net": line.net,
+        "tax": line.tax,
+        "gross": line.gross,
+        "vat_category": line.vat_category,
+        "supply": line.supply,
+    }
+    if line.discount:
+        # What the discount took off the line, VAT included and excluded.
+        snap["discount"] = line.discount
+        snap["discount_net"] = line.discount_net
+    return snap
 
 
 def _breakdown_snapshot(tax: TaxComputation) -> list[dict]:
@@ -256,6 +262,7 @@ def invoice_issue(
     paid_at: datetime | None = None,
     issued_at: datetime | None = None,
     extra_mentions: Sequence[str] = (),
+    discount_label: str = "",
 ) -> Document:
     """Issue a numbered invoice for VAT-inclusive `lines` (shop orders and, later,
     subscription invoices). Runs in its own transaction, or in the caller's.
@@ -287,9 +294,20 @@ def invoice_issue(
             order=order,
             payment_reference=payment_reference,
             stripe_invoice_id=stripe_invoice_id,
-            extra={"paid_on": _date(paid_at), "reverse_charge": reverse_charge},
+            extra={"paid_on": _date(paid_at), "reverse_charge": reverse_charge,
+                   **_discount_snapshot(tax, discount_label)},
             extra_mentions=extra_mentions,
         )
+
+
+def _discount_snapshot(tax: TaxComputation, label: str) -> dict:
+    """The document's discount (a code's terms, the amount it took off all
+    lines, VAT included), printed under the totals; nothing without one."""
+    total = sum(line.discount for line in tax.lines)
+    if not total:
+        return {}
+    return {"discount": {"label": label or "Discount", "gross": total,
+                         "net": sum(line.discount_net for line in tax.lines)}}
 
 
 def receipt_issue(
@@ -379,7 +397,8 @@ def credit_note_issue(
             customer=invoice.customer,
             related_document=invoice,
             payment_reference=refund_reference,
-            extra={"reason": reason, "reverse_charge": reverse_charge},
+            extra={"reason": reason, "reverse_charge": reverse_charge,
+                   **_discount_snapshot(tax, (snap.get("discount") or {}).get("label", ""))},
             extra_mentions=[f"This credit note reduces invoice {invoice.number}."],
         )
 

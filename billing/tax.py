@@ -65,10 +65,17 @@ class LineInput:
     vat_category: str = ""
     # goods or services ("" = not said): the French billing mode (BT-23) needs it.
     supply: str = ""
+    # A discount taken off the line (VAT included, minor units): the line is
+    # charged, taxed and invoiced on what is left (EN 16931 BG-27).
+    discount: int = 0
+
+    @property
+    def list_gross(self) -> int:
+        return self.unit_amount * self.quantity
 
     @property
     def gross(self) -> int:
-        return self.unit_amount * self.quantity
+        return self.list_gross - self.discount
 
 
 @dataclass(frozen=True)
@@ -84,6 +91,8 @@ class TaxedLine:
     net: int  # the line's share of its breakdown row's net (the lines add up to it)
     vat_category: str = "S"  # EN 16931 VAT category (UNTDID 5305): S, Z, K, AE, G or O
     supply: str = ""
+    discount: int = 0  # taken off the line, VAT included (gross = unit_gross x quantity - discount)
+    discount_net: int = 0  # the same, VAT excluded (the e-invoice's line allowance, BT-136)
 
 
 @dataclass(frozen=True)
@@ -111,6 +120,10 @@ def _check_line(line: LineInput) -> None:
             raise TaxComputationError(f"line {line.name!r}: {field} must be an integer, got {value!r}")
     if line.quantity <= 0:
         raise TaxComputationError(f"line {line.name!r}: quantity must be positive")
+    if isinstance(line.discount, bool) or not isinstance(line.discount, int) or line.discount < 0:
+        raise TaxComputationError(f"line {line.name!r}: a discount is a positive integer, got {line.discount!r}")
+    if line.discount and line.discount > line.list_gross:
+        raise TaxComputationError(f"line {line.name!r}: a discount may not make a line negative")
     # A negative unit amount is a credit line (e.g. a subscription's proration
     # credit for unused time); the document as a whole may not be negative.
 
@@ -182,6 +195,11 @@ def tax_compute(*, lines: Iterable[LineInput], reverse_charge: bool = False) -> 
     taxed = []
     for index, (line, (category, rate)) in enumerate(keyed):
         net = nets[index]
+        discount_net = 0
+        if line.discount:
+            # The allowance excl. VAT: the undiscounted line's net less the line's net.
+            list_net = line.list_gross - vat_from_gross(line.list_gross, rate)
+            discount_net = max(0, list_net - net)
         taxed.append(
             TaxedLine(
                 name=line.name,
@@ -189,12 +207,14 @@ def tax_compute(*, lines: Iterable[LineInput], reverse_charge: bool = False) -> 
                 quantity=line.quantity,
                 vat_rate=rate,
                 unit_gross=line.unit_amount,
-                unit_net=_round_div(net, line.quantity),
+                unit_net=_round_div(net + discount_net, line.quantity),
                 gross=line.gross,
                 tax=line.gross - net,
                 net=net,
                 vat_category=category,
                 supply=line.supply,
+                discount=line.discount,
+                discount_net=discount_net,
             )
         )
     return TaxComputation(
@@ -217,6 +237,7 @@ def lines_from_snapshot(lines: Sequence[dict]) -> list[LineInput]:
             vat_rate=Decimal(line["vat_rate"]),
             vat_category=line.get("vat_category", ""),
             supply=line.get("supply", ""),
+            discount=int(line.get("discount") or 0),
         )
         for line in lines
     ]

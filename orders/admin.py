@@ -18,7 +18,7 @@ from .models import Order, OrderLine
 
 class OrderLineInline(ReadOnlyTabularInline):
     model = OrderLine
-    fields = ("sku", "name", "unit_price", "quantity", "line_total", "vat")
+    fields = ("sku", "name", "unit_price", "quantity", "line_discount", "line_total", "vat")
     readonly_fields = fields
 
     def get_queryset(self, request):
@@ -27,6 +27,10 @@ class OrderLineInline(ReadOnlyTabularInline):
     @admin.display(description="Unit price (VAT incl.)")
     def unit_price(self, obj):
         return format_money(obj.unit_amount, obj.order.currency)
+
+    @admin.display(description="Discount")
+    def line_discount(self, obj):
+        return format_money(obj.discount, obj.order.currency) if obj.discount else "—"
 
     @admin.display(description="Total")
     def line_total(self, obj):
@@ -87,13 +91,16 @@ class OrderAdmin(admin.ModelAdmin):
         "stripe_payment_intent_id", "payment_error",
         "billing_name", "billing_company", "billing_line1", "billing_postal_code", "billing_city",
         "billing_country", "vat_id", "vat_id_status", "vat_id_checked_at", "vat_id_check_detail",
+        "discount_label", "discount_display", "stripe_promotion_code_id",
     )
+    discount_display = money_display("discount_total", description="Discount (VAT incl.)")
     fieldsets = (
         (None, {"fields": ("reference", "status", "needs_attention", "customer", "email", "total_display",
                            "paid_display", "payment_error")}),
         ("Billing address", {"fields": ("billing_name", "billing_company", "billing_line1", "billing_postal_code",
                                         "billing_city", "billing_country", "vat_id", "vat_id_status",
                                         "vat_id_checked_at", "vat_id_check_detail")}),
+        ("Discount", {"fields": ("discount_label", "discount_display", "stripe_promotion_code_id")}),
         ("Dates", {"fields": ("created_at", "expires_at", "paid_at", "closed_at")}),
         ("Stripe", {"fields": ("stripe_checkout_session_id", "stripe_payment_intent_id")}),
     )

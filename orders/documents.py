@@ -47,10 +47,11 @@ def order_payment_reference(order: Order) -> str:
     return f"Stripe {order.stripe_payment_intent_id}" if order.stripe_payment_intent_id else ""
 
 
-def order_documents_issue(*, order_id: int) -> tuple[Document, Document]:
+def order_documents_issue(*, order_id: int) -> tuple[Document, Document | None]:
     """Issue the invoice and the receipt of a paid order, in one transaction.
 
-    Idempotent: a second call returns the pair already issued. Raises
+    Idempotent: a second call returns the pair already issued. An order
+    that cost nothing (a 100 % discount) gets its invoice and no receipt. Raises
     DocumentNotIssuable for an order that has not been paid.
     """
     with transaction.atomic():
@@ -60,8 +61,8 @@ def order_documents_issue(*, order_id: int) -> tuple[Document, Document]:
             for d in Document.objects.filter(order_id=order.pk, kind__in=[Document.Kind.INVOICE,
                                                                            Document.Kind.RECEIPT])
         }
-        if Document.Kind.INVOICE in existing and Document.Kind.RECEIPT in existing:
-            return existing[Document.Kind.INVOICE], existing[Document.Kind.RECEIPT]
+        if Document.Kind.INVOICE in existing and (Document.Kind.RECEIPT in existing or not order.total):
+            return existing[Document.Kind.INVOICE], existing.get(Document.Kind.RECEIPT)
         if order.status not in PAID_STATUSES:
             raise DocumentNotIssuable(
                 f"Order {order.number} is {order.get_status_display().lower()}; "
@@ -73,7 +74,7 @@ def order_documents_issue(*, order_id: int) -> tuple[Document, Document]:
             lines = [
                 LineInput(name=line.name, sku=line.sku, quantity=line.quantity, unit_amount=line.unit_amount,
                           vat_rate=line.vat_rate, vat_category=line.vat_category,
-                          supply=line.product.supply if line.product_id else "")
+                          supply=line.product.supply if line.product_id else "", discount=line.discount)
                 for line in order.lines.select_related("product").order_by("pk")
             ]
             if sum(line.gross for line in lines) != order.total:
@@ -88,7 +89,12 @@ def order_documents_issue(*, order_id: int) -> tuple[Document, Document]:
                 order=order_ref(order),
                 payment_reference=payment_reference,
                 paid_at=order.paid_at,
+                discount_label=order.discount_label,
             )
+        if not order.total:
+            # Nothing was paid (a 100 % discount): a receipt acknowledges a
+            # payment received, so there is none; the invoice says "paid" at zero.
+            return invoice, None
         receipt = existing.get(Document.Kind.RECEIPT) or receipt_issue(
             invoice=invoice, payment_reference=payment_reference, paid_at=order.paid_at
         )

@@ -36,8 +36,17 @@ class Order(models.Model):
     email = models.EmailField()
     status = models.CharField(max_length=24, choices=Status.choices, default=Status.AWAITING_PAYMENT, db_index=True)
     currency = models.CharField(max_length=3)
-    # Gross total (VAT included) in minor units: the sum of the lines.
+    # Gross total (VAT included) in minor units: the sum of the lines (after
+    # any discount: what Stripe charges). Zero when a code took off everything.
     total = models.PositiveIntegerField()
+
+    # A discount code (Stripe promotion code) the customer entered, as typed
+    # canonically, with what it took off all lines (VAT included).
+    discount_code = models.CharField(max_length=100, blank=True)
+    discount_label = models.CharField(max_length=200, blank=True, help_text="The code's terms, as printed")
+    discount_total = models.PositiveIntegerField(default=0)
+    stripe_promotion_code_id = models.CharField(max_length=255, blank=True, db_index=True)
+    stripe_coupon_id = models.CharField(max_length=255, blank=True, db_index=True)
 
     # Billing address, copied onto the invoice.
     billing_name = models.CharField(max_length=200)
@@ -82,7 +91,8 @@ class Order(models.Model):
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["status", "created_at"])]
         constraints = [
-            models.CheckConstraint(condition=models.Q(total__gt=0), name="order_total_positive"),
+            # Zero: a 100 % discount (nothing to pay, the invoice is still issued).
+            models.CheckConstraint(condition=models.Q(total__gte=0), name="order_total_not_negative"),
         ]
 
     def __str__(self):
@@ -125,16 +135,35 @@ class OrderLine(models.Model):
     vat_rate = models.DecimalField(max_digits=5, decimal_places=2)
     # EN 16931 VAT category decided at checkout (billing.tax.vat_treatment).
     vat_category = models.CharField(max_length=3, default="S")
+    # What the order's discount code took off this line (VAT included): the
+    # line is charged and invoiced unit_amount x quantity - discount.
+    discount = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["pk"]
         constraints = [
             models.CheckConstraint(condition=models.Q(quantity__gt=0), name="orderline_quantity_positive"),
+            models.CheckConstraint(condition=models.Q(discount__lte=models.F("unit_amount") * models.F("quantity")),
+                                   name="orderline_discount_within_line"),
         ]
 
     def __str__(self):
         return f"{self.quantity} x {self.name}"
 
     @property
-    def total(self) -> int:
+    def list_total(self) -> int:
+        """Before the discount."""
         return self.unit_amount * self.quantity
+
+    @property
+    def total(self) -> int:
+        """What is charged and invoiced for the line (after its discount)."""
+        return self.unit_amount * self.quantity - self.discount
+
+    def charged_for(self, *, quantity: int, already: int = 0) -> int:
+        """What `quantity` more units cost after `already` were accounted for
+        (refunds): the line's charged total spread over its units, rounded so
+        that all units together come to the line's total exactly."""
+        def upto(units: int) -> int:
+            return (self.total * units * 2 + self.quantity) // (self.quantity * 2)  # half up
+        return upto(already + quantity) - upto(already)

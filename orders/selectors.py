@@ -157,8 +157,11 @@ def orders_paid_without_documents(*, paid_before: datetime) -> QuerySet[Order]:
     complete = Order.objects.filter(
         documents__kind__in=(Document.Kind.INVOICE, Document.Kind.RECEIPT)
     ).annotate(kinds=Count("documents__kind", distinct=True)).filter(kinds=2).values("pk")
+    # An order that cost nothing (100 % discount) gets no receipt: its invoice completes it.
+    free = Order.objects.filter(total=0, documents__kind=Document.Kind.INVOICE).values("pk")
     return (
         Order.objects.filter(status__in=PAID_STATUSES, paid_at__lt=paid_before)
         .exclude(pk__in=complete)
+        .exclude(pk__in=free)
         .order_by("paid_at")
     )

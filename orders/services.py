@@ -18,6 +18,7 @@ from catalog.models import Product
 from core.money import format_money
 
 from . import tasks
+from .discounts import discount_code_find, discount_code_reserve, normalize_code
 from .exceptions import InvalidQuantity, OrderError, OrderStateError, OutOfStock, PaymentMismatch, QuoteChanged
 from .models import Order, OrderLine
 from .pricing import order_quote
@@ -59,7 +60,7 @@ def validate_quantity(raw) -> int:
 
 def order_place(
     *, items: Sequence[CartItem], email: str, billing: BillingDetails, customer=None,
-    vat_check: VatIdCheck | None = None, quote_key: str | None = None,
+    vat_check: VatIdCheck | None = None, quote_key: str | None = None, discount_code: str = "",
 ) -> Order:
     """Place an order and reserve its stock, in one transaction.
 
@@ -71,6 +72,11 @@ def order_place(
     Stock is taken with a conditional UPDATE (`stock >= quantity`), so two
     customers racing for the last unit cannot both get it: the second UPDATE
     matches no row and the whole order rolls back.
+
+    `discount_code` (a promotion code as typed) is checked for this buyer
+    and cart (orders.discounts, DiscountRefused with the reason otherwise)
+    and taken off the lines; its redemption limit is checked again under a
+    lock in the placing transaction, so the last redemption goes to one order.
     """
     if not items:
         raise OrderError("Your cart is empty.")
@@ -95,13 +101,23 @@ def order_place(
             raise OutOfStock(products[pk], products[pk].stock)
     if vat_check is not None and vat_check.vat_id != billing.vat_id.replace(" ", "").upper():
         raise OrderError("The VAT id check is not for this VAT id.")
-    quote = order_quote(items=[(products[pk], q) for pk, q in merged.items()], country=billing.country,
-                        vat_check=vat_check)
+    priced = [(products[pk], q) for pk, q in merged.items()]
+    quote = order_quote(items=priced, country=billing.country, vat_check=vat_check)
+    discount = None
+    if normalize_code(discount_code):
+        discount = discount_code_find(code=discount_code, currency=quote.currency, subtotal=quote.subtotal,
+                                      email=email, customer=customer)
+        quote = order_quote(items=priced, country=billing.country, vat_check=vat_check, discount=discount)
     if quote_key is not None and quote_key != quote.key:
         raise QuoteChanged(quote)
 
     now = timezone.now()
     with transaction.atomic():
+        if discount is not None:
+            # Orders with this code one at a time; its limit read again under the lock.
+            discount_code_reserve(discount)
+            discount_code_find(code=discount_code, currency=quote.currency, subtotal=quote.subtotal, email=email,
+                               customer=customer)
         # Lock-free reservation in a stable order (by id), so concurrent
         # orders on several products cannot deadlock each other.
         for pk in sorted(merged):
@@ -128,6 +144,11 @@ def order_place(
             vat_id_checked_at=vat_check.checked_at if vat_check else None,
             vat_id_check_detail=vat_check.detail[:300] if vat_check else "",
             expires_at=now + timedelta(minutes=settings.ORDER_RESERVATION_MINUTES),
+            discount_code=discount.code if discount else "",
+            discount_label=discount.label if discount else "",
+            discount_total=quote.discount_total,
+            stripe_promotion_code_id=discount.promotion_code_id if discount else "",
+            stripe_coupon_id=discount.coupon_id if discount else "",
         )
         OrderLine.objects.bulk_create(
             OrderLine(
@@ -139,6 +160,7 @@ def order_place(
                 quantity=line.quantity,
                 vat_rate=line.vat_rate,
                 vat_category=line.vat_category,
+                discount=line.discount,
             )
             for line in quote.lines
         )

@@ -29,7 +29,8 @@ def issue_order_documents(order_id: int) -> None:
         logger.error("documents not issued for order %s: %s", order_id, exc)
         return
     render_document_pdf.delay_on_commit(invoice.pk)
-    render_document_pdf.delay_on_commit(receipt.pk)
+    if receipt is not None:  # none for an order that cost nothing
+        render_document_pdf.delay_on_commit(receipt.pk)
 
 
 @shared_task(name="orders.tasks.send_order_links", **RETRY_OPTIONS)

@@ -7,10 +7,11 @@ from core.exceptions import ApplicationError
 class GatewayError(ApplicationError):
     """A Stripe call failed. `str(error)` is fit to show to a customer or staff member."""
 
-    def __init__(self, message: str, *, detail: str = "", code: str = ""):
+    def __init__(self, message: str, *, detail: str = "", code: str = "", param: str = ""):
         super().__init__(message)
         self.detail = detail  # Stripe's own message, for logs and staff
         self.code = code
+        self.param = param  # the request parameter Stripe refused, when it says
 
 
 class GatewayUnavailable(GatewayError):

@@ -4,6 +4,7 @@ which order, how much, and whether it went through."""
 
 from django.conf import settings
 from django.db import models
+from djstripe.models import PromotionCode as DjstripePromotionCode
 
 from core.money import format_money
 
@@ -219,3 +220,14 @@ class WebhookEvent(models.Model):
 
     def __str__(self):
         return f"{self.type} {self.stripe_id}"
+
+
+class DiscountCode(DjstripePromotionCode):
+    """A discount code as staff see it in admin: dj-stripe's mirror of a Stripe
+    promotion code (with its coupon). Created and deactivated through
+    payments.discount_codes, which calls Stripe; never edited here."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "discount code"
+        verbose_name_plural = "discount codes"

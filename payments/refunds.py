@@ -145,13 +145,19 @@ def refund_plan(
                 raise RefundRefused(
                     f"“{line.name}”: at most {left} of {line.quantity} can still be refunded, not {quantity}."
                 )
-            chosen.append({
+            entry = {
                 "line_id": line.pk, "sku": line.sku, "name": line.name, "quantity": int(quantity),
                 "unit_amount": line.unit_amount, "vat_rate": str(line.vat_rate),
                 "vat_category": line.vat_category,
-            })
+            }
+            if line.discount:
+                # A discounted line refunds what was paid for these units, not
+                # their list price (its charged total spread over its units).
+                paid = line.charged_for(quantity=int(quantity), already=taken.get(line.pk, 0))
+                entry["discount"] = line.unit_amount * int(quantity) - paid
+            chosen.append(entry)
     if chosen:
-        amount = sum(line["unit_amount"] * line["quantity"] for line in chosen)
+        amount = sum(line["unit_amount"] * line["quantity"] - line.get("discount", 0) for line in chosen)
     elif amount is None:
         amount = refundable
     if restock and not chosen:

@@ -45,17 +45,30 @@ def _session_create(*, order: Order, idempotency_key: str) -> str:
         for line in order.lines.all()
     ]
     status_url = _absolute(order.get_absolute_url())
-    session = gateway.checkout_session_create(
-        idempotency_key=idempotency_key,
-        line_items=lines,
-        currency=order.currency,
-        customer_email=order.email,
-        client_reference_id=str(order.pk),
-        metadata={"order_id": str(order.pk), "order_reference": str(order.reference)},
-        success_url=f"{status_url}?session_id={{CHECKOUT_SESSION_ID}}",
-        cancel_url=_absolute(reverse("orders:checkout_cancelled", args=[order.reference])),
-        expires_at=int(expires_at.timestamp()),
-    )
+    try:
+        session = _session_create_call(order=order, idempotency_key=idempotency_key, lines=lines,
+                                       status_url=status_url, expires_at=expires_at)
+    except GatewayRequestRefused as error:
+        if order.stripe_promotion_code_id and "promotion_code" in (error.param or ""):
+            # Stripe refused the code itself (used up or expired meanwhile, e.g.
+            # by a buyer who paid first): say so, in the customer's words.
+            raise GatewayRequestRefused(
+                f"The discount code “{order.discount_code}” can no longer be used ({error}). "
+                "Your cart is as you left it: remove the code or try another one.",
+                detail=error.detail, code=error.code) from error
+        raise
+    if session.amount_total != order.total:
+        # Never send a customer to pay another amount than the order's (and
+        # its invoice's): Stripe computed the discount otherwise than we did.
+        try:
+            gateway.checkout_session_expire(session.id, idempotency_key=f"order-{order.reference}-expire-mismatch")
+        except GatewayError:
+            logger.exception("could not expire mismatched session %s", session.id)
+        logger.error("order %s: Stripe would charge %s, the order is %s", order.number, session.amount_total,
+                     order.total)
+        raise GatewayRequestRefused(
+            "The discount could not be applied at the payment service; nothing was charged. "
+            "Please try again without the code, or contact us.", code="amount_mismatch")
     order_services.order_attach_checkout_session(
         order_id=order.pk,
         session_id=session.id,
@@ -65,6 +78,22 @@ def _session_create(*, order: Order, idempotency_key: str) -> str:
     return session.url
 
 
+def _session_create_call(*, order: Order, idempotency_key: str, lines: list[dict], status_url: str,
+                         expires_at) -> CheckoutSession:
+    return gateway.checkout_session_create(
+        idempotency_key=idempotency_key,
+        line_items=lines,
+        currency=order.currency,
+        customer_email=order.email,
+        client_reference_id=str(order.pk),
+        metadata={"order_id": str(order.pk), "order_reference": str(order.reference)},
+        success_url=f"{status_url}?session_id={{CHECKOUT_SESSION_ID}}",
+        cancel_url=_absolute(reverse("orders:checkout_cancelled", args=[order.reference])),
+        expires_at=int(expires_at.timestamp()),
+        promotion_code=order.stripe_promotion_code_id,
+    )
+
+
 def checkout_start(*, order: Order) -> str:
     """Create the Stripe Checkout Session for a freshly placed order and return
     the URL to send the customer to.
@@ -72,7 +101,17 @@ def checkout_start(*, order: Order) -> str:
     On failure (after the SDK's own retries with the same idempotency key) the
     order is cancelled and its stock released before GatewayError is raised,
     so nothing is left holding stock.
+
+    An order that costs nothing (a 100 % discount code) has nothing to pay:
+    it is marked paid at zero (its invoice is issued, without a receipt)
+    and the customer goes straight to its page.
     """
+    if order.total == 0:
+        order_services.order_mark_paid(
+            order_id=order.pk, amount_paid=0, currency=order.currency,
+            payment_reference=f"No payment due: {order.discount_label or 'fully discounted'}",
+        )
+        return _absolute(order.get_absolute_url())
     try:
         return _session_create(order=order, idempotency_key=f"order-{order.reference}-checkout")
     except GatewayError as error:

@@ -15,11 +15,15 @@ from django.conf import settings
 
 from billing.tax import vat_from_gross
 from catalog.models import Product
+from orders.discounts import DiscountCode, discount_code_find, normalize_code
 from orders.exceptions import InvalidQuantity, OrderError, OutOfStock
 from orders.pricing import Quote, order_quote
 from orders.services import MAX_QUANTITY_PER_LINE, CartItem, validate_quantity
 
 SESSION_KEY = "cart"
+# The discount code the customer applied to the cart (as typed, trimmed);
+# checked again each time the cart is priced, and when the order is placed.
+DISCOUNT_SESSION_KEY = "cart_discount_code"
 
 
 class ProductUnavailable(OrderError):
@@ -121,6 +125,19 @@ class Cart:
     def clear(self) -> None:
         self._items = {}
         self._save()
+        self.set_discount_code("")
+
+    @property
+    def discount_code(self) -> str:
+        return normalize_code(self.session.get(DISCOUNT_SESSION_KEY, ""))
+
+    def set_discount_code(self, code: str) -> None:
+        code = normalize_code(code)
+        if code:
+            self.session[DISCOUNT_SESSION_KEY] = code
+        else:
+            self.session.pop(DISCOUNT_SESSION_KEY, None)
+        self.session.modified = True
 
     def restore_from_order(self, order) -> None:
         """Put back the lines of an order the customer did not pay (cancelled on
@@ -133,6 +150,8 @@ class Cart:
                 continue
             self._items[str(line.product_id)] = min(line.quantity, MAX_QUANTITY_PER_LINE)
         self._save()
+        if order.discount_code:
+            self.set_discount_code(order.discount_code)
 
     # -- reads ----------------------------------------------------------------
 
@@ -182,11 +201,22 @@ class Cart:
     def vat_total(self) -> int:
         return sum(line.vat for line in self.vat_breakdown)
 
-    def quote(self, *, country: str = "", vat_check=None) -> Quote:
+    def quote(self, *, country: str = "", vat_check=None, discount: DiscountCode | None = None) -> Quote:
         """The cart priced for a buyer in `country` (default: the seller's
-        country, as the cart page shows it before an address is known)."""
+        country, as the cart page shows it before an address is known), with
+        `discount` (a checked code) taken off."""
         return order_quote(items=[(line.product, line.quantity) for line in self._lines], country=country,
-                           vat_check=vat_check)
+                           vat_check=vat_check, discount=discount)
+
+    def discount(self, *, email: str = "", customer=None) -> DiscountCode | None:
+        """The cart's discount code, checked for this cart (DiscountRefused
+        with the reason when it does not apply); None without a code."""
+        code = self.discount_code
+        if not code or not self._lines:
+            return None
+        base = self.quote()
+        return discount_code_find(code=code, currency=base.currency, subtotal=base.subtotal, email=email,
+                                  customer=customer)
 
     def as_cart_items(self) -> list[CartItem]:
         """What orders.services.order_place takes: ids and quantities only."""

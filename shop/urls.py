@@ -11,6 +11,7 @@ urlpatterns = [
     path("cart/add/", views.cart_add, name="cart_add"),
     path("cart/update/", views.cart_update, name="cart_update"),
     path("cart/remove/", views.cart_remove, name="cart_remove"),
+    path("cart/discount/", views.cart_discount, name="cart_discount"),
     path("checkout/", views.checkout, name="checkout"),
     path("account/", views.account, name="account"),
     path("accounts/signup/", auth_views.signup, name="signup"),

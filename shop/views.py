@@ -19,6 +19,7 @@ from billing.selectors import document_list_for_customer
 from billing.vies import vat_id_check
 from catalog.models import Category, Product
 from core.http import HttpResponseSeeOther, safe_next_url
+from orders.discounts import DiscountRefused
 from orders.exceptions import OrderError, QuoteChanged
 from orders.models import Order
 from orders.selectors import order_last_billing_for_customer, order_list_for_customer
@@ -123,14 +124,55 @@ def product_detail(request, slug):
 @require_GET
 def cart_detail(request):
     cart = Cart(request)
-    return render(request, "shop/cart.html", {"cart": cart, "lines": cart.lines(), "summary": _quote_or_none(cart)})
+    return render(request, "shop/cart.html", {"cart": cart, "lines": cart.lines(),
+                                              "summary": _quote_or_none(cart, request=request)})
 
 
-def _quote_or_none(cart, **kwargs):
+def _quote_or_none(cart, *, request=None, email: str = "", **kwargs):
+    """The cart's quote, with its discount code while the code applies (a
+    code that no longer does is taken out of the cart, saying why)."""
+    discount = None
+    if request is not None and cart.discount_code:
+        user = request.user if request.user.is_authenticated else None
+        try:
+            discount = cart.discount(email=email or (user.email if user else ""), customer=user)
+        except DiscountRefused as error:
+            cart.set_discount_code("")
+            messages.warning(request, f"{error} The code was removed from your cart.")
+        except OrderError:
+            return None
     try:
-        return cart.quote(**kwargs)
+        return cart.quote(discount=discount, **kwargs)
     except OrderError:
         return None
+
+
+@require_POST
+def cart_discount(request):
+    """Apply (or, with "remove", take off) a discount code to the cart."""
+    cart = Cart(request)
+    if request.POST.get("remove"):
+        if cart.discount_code:
+            messages.success(request, f"The code “{cart.discount_code}” was removed.")
+        cart.set_discount_code("")
+        return redirect("shop:cart")
+    if not cart.lines():
+        messages.error(request, "Add a product to your cart before entering a discount code.")
+        return redirect("shop:cart")
+    previous = cart.discount_code
+    cart.set_discount_code(request.POST.get("code", ""))
+    user = request.user if request.user.is_authenticated else None
+    try:
+        discount = cart.discount(email=user.email if user else "", customer=user)
+        if discount is None:
+            raise DiscountRefused("Enter a discount code.")
+    except DiscountRefused as error:
+        cart.set_discount_code(previous)
+        messages.error(request, str(error))
+        return redirect("shop:cart")
+    cart.set_discount_code(discount.code)
+    messages.success(request, f"{discount.label} applied.")
+    return redirect("shop:cart")
 
 
 @require_POST
@@ -210,7 +252,7 @@ def checkout(request):
     # A returning customer's billing details are those of their last order.
     form = CheckoutForm(request.POST or None, user=request.user,
                         initial=order_last_billing_for_customer(user=request.user))
-    summary = _quote_or_none(cart)
+    summary = _quote_or_none(cart, request=request)
     if request.method == "POST" and form.is_valid():
         billing = form.billing_details()
         # VIES is asked here, before any transaction (a network call); the
@@ -234,6 +276,7 @@ def checkout(request):
                         vat_check=vat_check,
                         # What the summary showed; a page without it showed the cart's default.
                         quote_key=request.POST.get("quote") or (summary.key if summary else None),
+                        discount_code=cart.discount_code,
                     )
                     cart.clear()
                     request.session[CHECKOUT_PLACED_KEY] = str(order.reference)
@@ -247,6 +290,12 @@ def checkout(request):
             messages.warning(request, str(changed))
             return render(request, "shop/checkout.html",
                           {"form": form, "cart": cart, "summary": changed.quote})
+        except DiscountRefused as error:
+            # The code stopped applying (used up by another buyer, expired...):
+            # nothing was written; the cart goes on without it.
+            Cart(request).set_discount_code("")
+            messages.error(request, f"{error} The code was removed from your cart: check the new total.")
+            return redirect("shop:cart")
         except OrderError as error:
             # order_place runs in one transaction: nothing was written.
             messages.error(request, str(error))

@@ -87,6 +87,8 @@ def invoice_lines_for_document(invoice: Invoice, lines: list[InvoiceLine]) -> li
                 vat_rate=vat.rate,
                 vat_category=vat.category,
                 supply=supply,
+                # A coupon's share of the line, as Stripe computed it (its amount is before it).
+                discount=line.discount if line.amount > 0 else 0,
             )
         )
     if invoice.amount_due < invoice.total:

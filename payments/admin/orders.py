@@ -108,7 +108,8 @@ class RefundForm(forms.Form):
             name = f"line_{line.pk}"
             self.fields[name] = forms.IntegerField(
                 required=False, min_value=0, max_value=left, initial=0,
-                label=f"{line.name} ({line.sku}) · {format_money(line.unit_amount, order.currency)} each · "
+                label=f"{line.name} ({line.sku}) · {format_money(line.unit_amount, order.currency)} each"
+                      f"{_discount_note(line, order.currency)} · "
                       f"VAT {line.vat_rate.normalize():f}% · {left} of {line.quantity} refundable",
             )
             self.line_fields.append(name)
@@ -122,13 +123,21 @@ class RefundForm(forms.Form):
         raw = (data.get("amount") or "").strip()
         amount = refunds.parse_amount(raw, self.order.currency) if raw else None
         if lines and raw and raw != self.default_amount:
-            from_lines = sum(line.unit_amount * lines[line.pk] for line in self.order.lines.all() if line.pk in lines)
+            taken = selectors.refunded_quantities(self.order)
+            from_lines = sum(line.charged_for(quantity=lines[line.pk], already=taken.get(line.pk, 0))
+                             for line in self.order.lines.all() if line.pk in lines)
             if amount != from_lines:
                 raise refunds.RefundRefused(
                     f"The amount follows from the lines chosen ({format_money(from_lines, self.order.currency)}): "
                     "leave the amount as it was, or choose no lines."
                 )
         return (None if lines else amount), lines
+
+
+def _discount_note(line, currency: str) -> str:
+    if not line.discount:
+        return ""
+    return f" ({format_money(line.total, currency)} paid for {line.quantity} after the discount)"
 
 
 class OrderPaymentsAdmin(OrderAdmin):

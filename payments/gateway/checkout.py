@@ -16,8 +16,11 @@ def checkout_session_create(
     success_url: str,
     cancel_url: str,
     expires_at: int,
+    promotion_code: str = "",
 ) -> CheckoutSession:
-    """A Checkout Session in payment mode for a shop order, prices inline (VAT included)."""
+    """A Checkout Session in payment mode for a shop order, prices inline (VAT
+    included), with the order's promotion code (Stripe takes it off the lines
+    and the hosted page shows it)."""
     params = {
         "mode": "payment",
         "line_items": [
@@ -40,6 +43,8 @@ def checkout_session_create(
         "cancel_url": cancel_url,
         "expires_at": expires_at,
     }
+    if promotion_code:
+        params["discounts"] = [{"promotion_code": promotion_code}]
     return CheckoutSession.from_stripe(call(
         "checkout session create",
         lambda: client().v1.checkout.sessions.create(params, {"idempotency_key": idempotency_key}),
@@ -68,6 +73,8 @@ def checkout_session_create_subscription(
         # worked out for it) and the invoices print it: Checkout asks only
         # what the card needs, and does not change the customer's address.
         "billing_address_collection": "auto",
+        # A discount code (payments.discount_codes) is typed on Stripe's page.
+        "allow_promotion_codes": True,
         "metadata": metadata,
         "success_url": success_url,
         "cancel_url": cancel_url,

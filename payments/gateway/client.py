@@ -138,7 +138,8 @@ def _call_once(what: str, fn: Callable[[], Any], *, missing_ok: bool) -> dict | 
         if missing_ok and e.code == "resource_missing":
             return None
         logger.error("stripe refused %s: %s", what, e)
-        raise GatewayRequestRefused(e.user_message or str(e), detail=str(e), code=e.code or "") from e
+        raise GatewayRequestRefused(e.user_message or str(e), detail=str(e), code=e.code or "",
+                                    param=getattr(e, "param", None) or "") from e
     except stripe.StripeError as e:
         logger.error("stripe failed %s: %s", what, e)
         raise GatewayError(e.user_message or "The payment service refused the request.", detail=str(e)) from e

@@ -294,6 +294,8 @@ class InvoiceLine:
     price_id: str = ""
     product_id: str = ""
     proration: bool = False
+    # What discounts (a coupon) took off the line: `amount` is before them.
+    discount: int = 0
 
     @classmethod
     def from_stripe(cls, data: dict) -> InvoiceLine:
@@ -310,6 +312,7 @@ class InvoiceLine:
             period_start=_int(period.get("start")), period_end=_int(period.get("end")),
             price_id=stripe_id(price), product_id=stripe_id(product),
             proration=bool(details.get("proration") or data.get("proration")),
+            discount=sum(_int(d.get("amount")) for d in data.get("discount_amounts") or []),
         )
 
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('payments', '0004_webhook_event_inbox'),
+        ('payments', '0005_discount_code_admin'),
     ]
 
     operations = [
