@@ -11,7 +11,9 @@ event was made, so here:
   event about it made later (or in the same second, when the order cannot be
   told) has arrived;
 - otherwise (an older event delivered late or retried, as Stripe promises no
-  order) and for every other type, dj-stripe's way: the object as it is now.
+  order; a payload without what dj-stripe expands, e.g. an invoice's
+  discounts, which a payload names by id only) and for every other type,
+  dj-stripe's way: the object as it is now.
 
 dj-stripe still fetches what a payload lacks: a related object it has not
 mirrored yet (e.g. an invoice's charge), once. The window this leaves (an
@@ -53,6 +55,29 @@ def newer_event_known(event: WebhookEvent) -> bool:
     )
 
 
+def _values_at(value, path: list[str]):
+    """The values at a dotted path ("lines.data.discounts"), through lists."""
+    if not path:
+        yield value
+        return
+    if isinstance(value, list):
+        for item in value:
+            yield from _values_at(item, path)
+    elif isinstance(value, dict) and path[0] in value:
+        yield from _values_at(value[path[0]], path[1:])
+
+
+def payload_complete(model, obj: dict) -> bool:
+    """Whether the payload holds what dj-stripe's sync expands (e.g. an
+    invoice's discounts): a webhook payload gives those as ids only."""
+    for field in getattr(model, "expand_fields", ()):
+        for value in _values_at(obj, field.split(".")):
+            items = value if isinstance(value, list) else [value]
+            if any(isinstance(item, str) for item in items):
+                return False
+    return True
+
+
 def event_mirror(*, event: WebhookEvent, data: dict) -> None:
     """Mirror the event's object into dj-stripe's models, and dj-stripe's Event
     row once per event id (written last: an event whose object failed to
@@ -61,7 +86,7 @@ def event_mirror(*, event: WebhookEvent, data: dict) -> None:
         return  # mirrored by an earlier run of this event
     model = _model_of(data["type"])
     obj = (data.get("data") or {}).get("object") or {}
-    if model is None or not obj.get("id") or newer_event_known(event):
+    if model is None or not obj.get("id") or not payload_complete(model, obj) or newer_event_known(event):
         # dj-stripe's way: its Event row and the object fetched as it is now,
         # in dj-stripe's own transaction.
         MirroredEvent.process(data)

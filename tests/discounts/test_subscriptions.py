@@ -11,7 +11,7 @@ from billing.models import Document
 from subscriptions.selectors import subscription_for_user
 from subscriptions.services import subscription_checkout_start
 from tests.payments.helpers import pay_session, session_id_of
-from tests.subscriptions.conftest import advance, clock_of, period_end, webhooks_held
+from tests.subscriptions.conftest import advance, billing_in, clock_of, period_end, webhooks_held
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -28,7 +28,7 @@ def test_a_three_month_coupon_discounts_three_invoices_then_full_price(stripe_em
     make_code("CLUB3", percent_off="20", duration="repeating", duration_in_months=3)
     price = plans["coffee-club-plus-monthly"]  # 29.00 a month, VAT included
     with webhooks_held(stripe_emulator.url):
-        url = subscription_checkout_start(user=subscriber, price_id=price.id)
+        url = subscription_checkout_start(user=subscriber, price_id=price.id, billing=billing_in())
     stripe_webhooks()
     page = type_code_on_the_page(url, "club3")
     assert "Code applied." in page and "Discount (CLUB3) for 3 months" in page

@@ -97,3 +97,13 @@ def test_a_payload_older_than_a_known_event_is_not_mirrored_as_is(subscribed, st
     assert inbox.event_process(event_id=newer.event_id).processed
     assert inbox.event_process(event_id=older.event_id).processed
     assert Subscription.objects.get(id=subscription_id).metadata == {"step": "now"}
+
+
+def test_a_payload_naming_what_dj_stripe_expands_by_id_only_is_fetched_instead():
+    # An invoice payload names its discounts by id: dj-stripe's sync needs them
+    # expanded, so that event is mirrored the fetching way.
+    assert mirror.payload_complete(Invoice, {"id": "in_1", "discounts": [], "lines": {"data": [{"discounts": []}]}})
+    assert not mirror.payload_complete(Invoice, {"id": "in_1", "discounts": ["di_1"]})
+    assert not mirror.payload_complete(Invoice, {"id": "in_1", "discounts": [],
+                                                 "lines": {"data": [{"discounts": ["di_1"]}]}})
+    assert mirror.payload_complete(Subscription, {"id": "sub_1", "discounts": ["di_1"]})
