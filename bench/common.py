@@ -27,9 +27,12 @@ class BenchDatabase:
         self.name = None
         url = os.environ.get("DATABASE_URL", "")
         if url.startswith(("postgres://", "postgresql://")):
-            # CREATE/DROP DATABASE from the server's maintenance database.
+            # CREATE/DROP DATABASE from the server's maintenance database,
+            # named after DATABASE_URL's database (h_me -> h_me_1a2b3c4d) so
+            # that whoever owns that name owns the benchmark's databases too.
             self.pg_server = urlunsplit(urlsplit(url)._replace(path="/postgres"))
-            self.name = f"shop_bench_{uuid.uuid4().hex[:8]}"
+            prefix = urlsplit(url).path.strip("/") or "shop_bench"
+            self.name = f"{prefix}_{uuid.uuid4().hex[:8]}"
             self.url = urlunsplit(urlsplit(url)._replace(path=f"/{self.name}"))
         else:
             self.url = f"sqlite:///{self.tmp.name}/bench.sqlite3"
