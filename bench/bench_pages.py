@@ -11,7 +11,9 @@ three products. Each page is requested through Django's test client (view,
 template, middleware, session) `repeat` times, alternating between the two
 databases so that whatever else runs on the machine weighs on both:
 
-- the catalogue list (first page, and a category), a product page, the cart;
+- the catalogue list (first page, and two categories: one with 10 products
+  on its first page at 100, one with a full page of 12 at both sizes), a
+  product page, the cart;
 - the customer's account page (200 orders, 400 documents);
 - /accounting/ (an accountant's document list) and the admin order list.
 
@@ -122,7 +124,8 @@ def seed(size: int) -> dict:
                 payment_reference=template.payment_reference))
     Document.objects.bulk_create(documents, batch_size=1000)
     return {"customer": customer, "accountant": accountant, "admin": admin, "cart": products[:3],
-            "product": products[3], "category": categories[3]}
+            "product": products[3], "category": categories[3],
+            "full_category": categories[0]}
 
 
 def main() -> int:
@@ -152,6 +155,9 @@ def main() -> int:
             urls[size] = {
                 "catalogue list": ("customer", "/"),
                 "catalogue list (a category)": ("customer", f"/?category={seeded['category'].slug}"),
+                # With 100 products the category above has 10 on its first page, not 12:
+                # this one has a full first page (and a next page) at both sizes.
+                "catalogue list (a full category)": ("customer", f"/?category={seeded['full_category'].slug}"),
                 "product page": ("customer", seeded["product"].get_absolute_url()),
                 "cart": ("customer", "/cart/"),
                 f"account page ({ACCOUNT_ORDERS} orders)": ("customer", "/account/"),
