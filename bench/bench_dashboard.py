@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import BenchDatabase, report, setup_django, summary_ms  # noqa: E402
+from bench.common import SizedDatabases, measure_request, report, summary_ms  # noqa: E402
 
 TARGET_RATIO = 1.5
 
@@ -97,53 +97,20 @@ def seed_subscriptions(count: int) -> None:
                              "recurring": {"interval": "month" if i % 3 else "year", "interval_count": 1}}}]}})
 
 
-def use_database(name: str) -> None:
-    """Point Django's connection at another database of the same server."""
-    from django.db import connections
-
-    connection = connections["default"]
-    connection.close()
-    connection.settings_dict["NAME"] = name
-
-
-def measure_once(client, url: str) -> tuple[float, int, float]:
-    """(seconds, number of queries, seconds spent in SQL) for one request."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    with CaptureQueriesContext(connection) as captured:
-        started = time.perf_counter()
-        response = client.get(url)
-        if hasattr(response, "streaming_content"):
-            b"".join(response.streaming_content)
-        elapsed = time.perf_counter() - started
-    assert response.status_code == 200, (url, response.status_code)
-    return elapsed, len(captured), sum(float(q["time"]) for q in captured.captured_queries)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs=2, default=[100, 10_000], metavar=("BASELINE", "SIZE"))
     parser.add_argument("--repeat", type=int, default=15)
     args = parser.parse_args()
     small, large = sorted(args.sizes)
-    with BenchDatabase() as first, BenchDatabase() as second:
-        setup_django(first.url)
-        from django.conf import settings
+    with SizedDatabases(small, large) as databases:
         from django.contrib.auth import get_user_model
-        from django.core.management import call_command
         from django.test import Client
-        from django.test.utils import setup_test_environment
         from django.utils import timezone
 
-        setup_test_environment()
-        names = {small: settings.DATABASES["default"]["NAME"]}
-        names[large] = second.name if second.pg_server else second.url.removeprefix("sqlite:///")
         clients = {}
         for size in (small, large):
-            use_database(names[size])
-            if size == large:
-                call_command("migrate", verbosity=0)
+            databases.use(size)
             started = time.perf_counter()
             seed_subscriptions(60)
             seed_orders(size, offset=0)
@@ -165,8 +132,8 @@ def main() -> int:
         for round_ in range(args.repeat + 1):
             for name, url in pages.items():
                 for size in (small, large):
-                    use_database(names[size])
-                    sample = measure_once(clients[size], url)
+                    databases.use(size)
+                    sample = measure_request(clients[size], url)
                     if round_:
                         samples[size][name].append(sample)
         results = {
@@ -175,7 +142,6 @@ def main() -> int:
                    for name, runs in pages_samples.items()}
             for size, pages_samples in samples.items()
         }
-        use_database(names[small])
 
         comparison, ok = {}, True
         for name in pages:
@@ -198,7 +164,7 @@ def main() -> int:
             print(f"{name:<38} {large} vs {small} orders: p50 x{c['p50_ratio']}, queries constant: "
                   f"{c['queries_constant']} -> {'ok' if c['ok'] else 'OVER TARGET'}")
         report("dashboard", {
-            "database": first.kind,
+            "database": databases.kind,
             "repeat": args.repeat,
             "subscriptions": 60,
             "sizes": {str(size): figures for size, figures in results.items()},

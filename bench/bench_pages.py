@@ -11,7 +11,9 @@ three products. Each page is requested through Django's test client (view,
 template, middleware, session) `repeat` times, alternating between the two
 databases so that whatever else runs on the machine weighs on both:
 
-- the catalogue list (first page, and a category), a product page, the cart;
+- the catalogue list (first page, and two categories: one with 10 products
+  on its first page at 100, one with a full page of 12 at both sizes), a
+  product page, the cart;
 - the customer's account page (200 orders, 400 documents);
 - /accounting/ (an accountant's document list) and the admin order list.
 
@@ -32,7 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import BenchDatabase, report, setup_django, summary_ms  # noqa: E402
+from bench.common import SizedDatabases, measure_request, report, summary_ms  # noqa: E402
 
 GOAL_RATIO = 0.9
 CATEGORIES = 8
@@ -122,28 +124,8 @@ def seed(size: int) -> dict:
                 payment_reference=template.payment_reference))
     Document.objects.bulk_create(documents, batch_size=1000)
     return {"customer": customer, "accountant": accountant, "admin": admin, "cart": products[:3],
-            "product": products[3], "category": categories[3]}
-
-
-def use_database(name: str) -> None:
-    from django.db import connections
-
-    connection = connections["default"]
-    connection.close()
-    connection.settings_dict["NAME"] = name
-
-
-def measure_once(client, url: str) -> tuple[float, int]:
-    """(seconds, SQL queries) of one request."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    with CaptureQueriesContext(connection) as captured:
-        started = time.perf_counter()
-        response = client.get(url)
-        elapsed = time.perf_counter() - started
-    assert response.status_code == 200, (url, response.status_code)
-    return elapsed, len(captured)
+            "product": products[3], "category": categories[3],
+            "full_category": categories[0]}
 
 
 def main() -> int:
@@ -152,23 +134,15 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args()
     small, large = sorted(args.sizes)
-    with BenchDatabase() as first, BenchDatabase() as second:
-        setup_django(first.url)
-        from django.conf import settings
-        from django.core.management import call_command
+    with SizedDatabases(small, large) as databases:
         from django.test import Client
-        from django.test.utils import setup_test_environment
 
-        setup_test_environment()
-        names = {small: settings.DATABASES["default"]["NAME"]}
-        names[large] = second.name if second.pg_server else second.url.removeprefix("sqlite:///")
         clients, urls = {}, {}
         for size in (small, large):
-            use_database(names[size])
-            if size == large:
-                call_command("migrate", verbosity=0)
+            databases.use(size)
             started = time.perf_counter()
             seeded = seed(size)
+            databases.settle()
             print(f"{size:>6} products, orders and documents seeded in {time.perf_counter() - started:.1f} s",
                   flush=True)
             customer, accountant, admin = Client(), Client(), Client()
@@ -181,6 +155,9 @@ def main() -> int:
             urls[size] = {
                 "catalogue list": ("customer", "/"),
                 "catalogue list (a category)": ("customer", f"/?category={seeded['category'].slug}"),
+                # With 100 products the category above has 10 on its first page, not 12:
+                # this one has a full first page (and a next page) at both sizes.
+                "catalogue list (a full category)": ("customer", f"/?category={seeded['full_category'].slug}"),
                 "product page": ("customer", seeded["product"].get_absolute_url()),
                 "cart": ("customer", "/cart/"),
                 f"account page ({ACCOUNT_ORDERS} orders)": ("customer", "/account/"),
@@ -192,12 +169,11 @@ def main() -> int:
         for round_ in range(args.repeat + 1):  # the first round warms up
             for page in pages:
                 for size in (small, large):
-                    use_database(names[size])
+                    databases.use(size)
                     who, url = urls[size][page]
-                    sample = measure_once(clients[size][who], url)
+                    seconds, queries, _ = measure_request(clients[size][who], url)
                     if round_:
-                        samples[size][page].append(sample)
-        use_database(names[small])
+                        samples[size][page].append((seconds, queries))
 
         results = {}
         for size in (small, large):
@@ -227,7 +203,7 @@ def main() -> int:
                   f"{b['requests_per_s']:>8} {c['requests_per_s_ratio']:>5}x {c['p50_speed_ratio']:>5}x "
                   f"{'ok' if c['ok'] else 'UNDER GOAL' if c['queries_constant'] else 'QUERIES GROW'}")
         report("pages", {
-            "database": first.kind,
+            "database": databases.kind,
             "repeat": args.repeat,
             "goal": f"queries constant, requests/s at {large} >= {GOAL_RATIO}x of {small}",
             "sizes": {str(size): figures for size, figures in results.items()},

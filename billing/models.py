@@ -126,6 +126,10 @@ class Document(models.Model):
         indexes = [
             models.Index(fields=["kind", "issued_at"]),
             models.Index(fields=["pdf_rendered_at", "issued_at"]),
+            # The currencies documents are in (accounting's currency filter)
+            # read as a few probes of this index, not a scan of every document;
+            # documents of one currency, newest first, read from it too.
+            models.Index(fields=["currency", "issued_at"], name="billing_doc_currency_issued"),
         ]
 
     def __str__(self):

@@ -20,7 +20,7 @@ from billing.vies import vat_id_check
 from catalog.models import Category, Product
 from core.http import HttpResponseSeeOther, safe_next_url
 from orders.discounts import DiscountRefused
-from orders.exceptions import OrderError, QuoteChanged
+from orders.exceptions import OrderError, OutOfStock, QuoteChanged
 from orders.models import Order
 from orders.selectors import order_last_billing_for_customer, order_list_for_customer
 from orders.services import order_place
@@ -241,12 +241,17 @@ def checkout(request):
         messages.info(request, "Your cart is empty: add a product before checking out.")
         return redirect("shop:cart")
 
-    short = cart.lines_out_of_stock if request.method == "GET" else []
-    if short:
-        # Said in the cart, before any form is filled in (a posted form is
-        # checked by order_place itself, under its conditional UPDATE).
+    short = cart.lines_out_of_stock
+    if short and request.method == "GET":
+        # Said in the cart, before any form is filled in.
         names = ", ".join(f"“{line.product.name}”" for line in short)
         messages.error(request, f"Not enough stock for {names}: change your cart to check out.")
+        return redirect("shop:cart")
+    if short and not _checked_out_meanwhile(request):
+        # Sold out as just read: refused before any transaction or lock (a rush
+        # on the last units is mostly refusals). What is left is decided by
+        # order_place's conditional UPDATE, under the session lock below.
+        messages.error(request, str(OutOfStock(short[0].product, short[0].product.stock)))
         return redirect("shop:cart")
 
     # A returning customer's billing details are those of their last order.
@@ -282,6 +287,7 @@ def checkout(request):
                     request.session[CHECKOUT_PLACED_KEY] = str(order.reference)
                     if _session_in_db(request):
                         request.session.save()  # inside the lock, for the request waiting on it
+                        request.session.modified = False  # saved: not again after the response
                 elif placed:
                     placed_before = Order.objects.filter(reference=placed).first()
         except QuoteChanged as changed:
@@ -324,6 +330,17 @@ def checkout(request):
 
 def _session_in_db(request) -> bool:
     return isinstance(request.session, db_session.SessionStore) and bool(request.session.session_key)
+
+
+def _checked_out_meanwhile(request) -> bool:
+    """Whether a concurrent checkout of this cart (a double click on the last
+    units) committed since this request read its session: the stock it took
+    is then what this request sees as sold out, and the request must go on to
+    the lock, which sends it to that order's payment page."""
+    if not _session_in_db(request):
+        return False
+    stored = type(request.session)(request.session.session_key).load()
+    return stored.get(CHECKOUT_PLACED_KEY) != request.session.get(CHECKOUT_PLACED_KEY)
 
 
 def _lock_session(request) -> None:

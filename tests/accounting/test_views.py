@@ -158,3 +158,22 @@ def test_the_currency_filter_offers_each_currency_once(client, accountant):
     client.force_login(accountant)
     form = client.get(reverse("accounting:document_list")).context["form"]
     assert [value for value, _ in form.fields["currency"].choices if value] == ["eur", "usd"]
+
+
+def test_a_row_shows_the_buyer_its_vat_id_and_reverse_charge_as_issued(client, accountant):
+    # The list reads these out of each document's snapshot (not the whole snapshot).
+    issue_invoice(day=date(2025, 3, 10), buyer=GERMAN_BUSINESS, receipt=False)
+    issue_invoice(day=date(2025, 3, 11), receipt=False)
+    client.force_login(accountant)
+    html = client.get(reverse("accounting:document_list")).content.decode()
+    business, consumer = html.split('data-number="INV-2025-000001"')[1], html.split('data-number="INV-2025-000002"')[1]
+    business, consumer = business.split("</tr>")[0], consumer.split("</tr>")[0]
+    assert "Muster GmbH" in business and "DE136695976" in business and "reverse charge" in business
+    assert "Max Muster" not in business
+    assert "Ada Lovelace" in consumer and "ada@example.com" in consumer and "reverse charge" not in consumer
+
+
+def test_the_currency_filter_is_empty_without_documents(client, accountant):
+    client.force_login(accountant)
+    form = client.get(reverse("accounting:document_list")).context["form"]
+    assert [value for value, _ in form.fields["currency"].choices] == [""]

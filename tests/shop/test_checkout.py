@@ -263,3 +263,20 @@ def test_lines_short_of_stock_are_flagged_in_the_cart_before_the_form(client, mu
     assert "Out of stock: remove it to check out." in client.get(reverse("shop:cart")).content.decode()
     client.post(reverse("shop:cart_remove"), {"product_id": mug.pk})
     assert client.get(reverse("shop:checkout")).status_code == 200
+
+
+def test_a_sold_out_product_is_refused_before_any_lock_or_write(client, mug):
+    # A rush on the last units is mostly refusals: each costs reads only.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    fill_cart(client, (mug, 1))
+    mug.stock = 0
+    mug.save()
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(reverse("shop:checkout"), VALID)
+    assert response.status_code == 302 and response["Location"] == reverse("shop:cart")
+    assert "“Stoneware mug” is out of stock." in messages_of(client.get(reverse("shop:cart")))
+    written = [q["sql"] for q in queries.captured_queries
+               if q["sql"].split()[0].upper() in ("UPDATE", "INSERT", "DELETE", "SAVEPOINT") or "FOR UPDATE" in q["sql"]]
+    assert written == [] and Order.objects.count() == 0
