@@ -107,6 +107,7 @@ def _drop_older_templates(connection, keep: str) -> None:
     for name in _pg_databases(connection):
         if name.startswith(prefix) and name != keep:
             _pg_execute(connection, f'DROP DATABASE IF EXISTS "{name}"')
+            (Path(settings.VAR_DIR) / f"{name}.lock").unlink(missing_ok=True)
 
 
 def ensure_template(alias: str = "default") -> str:

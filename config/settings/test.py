@@ -4,7 +4,7 @@ say otherwise (CI points them at PostgreSQL and Redis)."""
 import os
 
 from .base import *  # noqa: F403
-from .base import DATABASES, VAR_DIR, env
+from .base import CELERY_BROKER_TRANSPORT_OPTIONS, DATABASES, REDIS_KEY_PREFIX, REDIS_URL, VAR_DIR, env
 
 DEBUG = False
 SECRET_KEY = "test-only-not-secret"
@@ -38,3 +38,11 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 VIES_URL = ""
 # Nor the ECB: tests store rates, or point this at their own server.
 ECB_RATES_URL = "http://127.0.0.1:9/eurofxref-daily.xml"
+# Under pytest-xdist each worker process (gw0, gw1, ...) has its own keys in
+# Redis: a real Celery worker started by a test (it inherits PYTEST_XDIST_WORKER)
+# takes that process's tasks only. The test database is per worker already.
+if REDIS_URL and os.environ.get("PYTEST_XDIST_WORKER"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        **CELERY_BROKER_TRANSPORT_OPTIONS,
+        "global_keyprefix": f"{REDIS_KEY_PREFIX}{os.environ['PYTEST_XDIST_WORKER']}:",
+    }
