@@ -19,6 +19,7 @@ import fcntl
 import hashlib
 import re
 import shutil
+import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -55,11 +56,14 @@ def _template_name(connection) -> str:
     return f"{base[:40]}_tpl_{_fingerprint()}"
 
 
+def _lock_path(name: str) -> Path:
+    """Machine-wide (two checkouts may share a PostgreSQL server), one per template."""
+    return Path(tempfile.gettempdir()) / f"{Path(name).name}.lock"
+
+
 @contextmanager
 def _locked(name: str):
-    Path(settings.VAR_DIR).mkdir(parents=True, exist_ok=True)
-    lock_path = Path(settings.VAR_DIR) / f"{Path(name).name}.lock"
-    with open(lock_path, "w") as lock:
+    with open(_lock_path(name), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield
@@ -102,12 +106,13 @@ def _drop_older_templates(connection, keep: str) -> None:
         for path in Path(keep).parent.glob("test-db-template-*.sqlite3*"):
             if not path.name.startswith(Path(keep).name):
                 path.unlink(missing_ok=True)
+                _lock_path(str(path)).unlink(missing_ok=True)
         return
     prefix = keep.rsplit("_tpl_", 1)[0] + "_tpl_"
     for name in _pg_databases(connection):
         if name.startswith(prefix) and name != keep:
             _pg_execute(connection, f'DROP DATABASE IF EXISTS "{name}"')
-            (Path(settings.VAR_DIR) / f"{name}.lock").unlink(missing_ok=True)
+            _lock_path(name).unlink(missing_ok=True)
 
 
 def ensure_template(alias: str = "default") -> str:
