@@ -15,6 +15,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # with the same WAL and busy timeout as the running shop. One per process,
     # so concurrent test runs never share it.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")}
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's PostgreSQL backend with a flush in milliseconds instead of
+    # seconds after each transactional test (tests/postgresql/base.py).
+    DATABASES["default"]["ENGINE"] = "tests.postgresql"
 # Connections closed after each request as before: a live server's request
 # threads must not hold the test database open when it is dropped.
 DATABASES["default"]["CONN_MAX_AGE"] = 0
