@@ -12,6 +12,39 @@ from django.conf import settings
 EMULATOR_KEY = "sk_test_emulatorOfflineShopKey000000000"
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(request, django_test_environment, django_db_blocker, django_db_use_migrations, django_db_keepdb,
+                    django_db_createdb, django_db_modify_db_settings):
+    """pytest-django's test databases, each a copy of one migrated template
+    (tests/db_template.py) instead of migrated from nothing in every process."""
+    from django.db import connections
+    from django.test.utils import setup_databases, teardown_databases
+    from pytest_django.fixtures import _get_databases_for_setup
+
+    from tests.db_template import copy_template
+
+    if not django_db_use_migrations or (django_db_keepdb and not django_db_createdb):
+        # --nomigrations / --reuse-db: pytest-django's own way.
+        keepdb = django_db_keepdb and not django_db_createdb
+    else:
+        keepdb = True  # the copy exists: Django keeps it (its `migrate` finds nothing to do)
+        with django_db_blocker.unblock():
+            for alias in connections:
+                copy_template(connections[alias].creation._get_test_db_name(), alias)
+    if not django_db_use_migrations:
+        from pytest_django.fixtures import _disable_migrations
+
+        _disable_migrations()
+    aliases, serialized_aliases = _get_databases_for_setup(request.session.items)
+    with django_db_blocker.unblock():
+        db_cfg = setup_databases(verbosity=request.config.option.verbose, interactive=False, aliases=aliases,
+                                 serialized_aliases=serialized_aliases, keepdb=keepdb)
+    yield
+    if not (django_db_keepdb and not django_db_createdb):
+        with django_db_blocker.unblock():
+            teardown_databases(db_cfg, verbosity=request.config.option.verbose)
+
+
 @pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path):
     """Documents rendered by a test go to its own directory, never into var/."""

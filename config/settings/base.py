@@ -216,6 +216,10 @@ STRIPE_EVENT_SWEEP_GRACE_SECONDS = env.int("STRIPE_EVENT_SWEEP_GRACE_SECONDS", d
 # Celery
 # ---------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+# Prepended to every key this shop writes in Redis (queues and cache), for a
+# Redis shared by several shops: the test suite gives each of its Celery
+# workers and browser-test stacks their own. Empty: no prefix.
+REDIS_KEY_PREFIX = env.str("REDIS_KEY_PREFIX", default="")
 CELERY_FILESYSTEM_BROKER_DIR = VAR_DIR / "celery-broker"
 # A message a worker took but never acknowledged (the worker was killed: tasks
 # are acknowledged late) is delivered again after this many seconds. Longer
@@ -225,7 +229,8 @@ CELERY_FILESYSTEM_BROKER_DIR = VAR_DIR / "celery-broker"
 CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=600)
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+                                       "global_keyprefix": REDIS_KEY_PREFIX}
 else:
     # No server needed: messages are files under var/, shared by the web
     # process, the worker and beat on one machine.
@@ -468,7 +473,7 @@ SPECTACULAR_SETTINGS = {
 # share it: Redis when REDIS_URL is set, else a folder under var/ (one machine).
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
-                          "KEY_PREFIX": "shop-cache"}}
+                          "KEY_PREFIX": f"{REDIS_KEY_PREFIX}shop-cache"}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
                           "LOCATION": str(VAR_DIR / "cache")}}

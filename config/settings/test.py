@@ -4,7 +4,7 @@ say otherwise (CI points them at PostgreSQL and Redis)."""
 import os
 
 from .base import *  # noqa: F403
-from .base import DATABASES, VAR_DIR, env
+from .base import CELERY_BROKER_TRANSPORT_OPTIONS, DATABASES, REDIS_KEY_PREFIX, REDIS_URL, VAR_DIR, env
 
 DEBUG = False
 SECRET_KEY = "test-only-not-secret"
@@ -15,6 +15,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # with the same WAL and busy timeout as the running shop. One per process,
     # so concurrent test runs never share it.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")}
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's PostgreSQL backend with a flush in milliseconds instead of
+    # seconds after each transactional test (tests/postgresql/base.py).
+    DATABASES["default"]["ENGINE"] = "tests.postgresql"
 # Connections closed after each request as before: a live server's request
 # threads must not hold the test database open when it is dropped.
 DATABASES["default"]["CONN_MAX_AGE"] = 0
@@ -38,3 +42,11 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 VIES_URL = ""
 # Nor the ECB: tests store rates, or point this at their own server.
 ECB_RATES_URL = "http://127.0.0.1:9/eurofxref-daily.xml"
+# Under pytest-xdist each worker process (gw0, gw1, ...) has its own keys in
+# Redis: a real Celery worker started by a test (it inherits PYTEST_XDIST_WORKER)
+# takes that process's tasks only. The test database is per worker already.
+if REDIS_URL and os.environ.get("PYTEST_XDIST_WORKER"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        **CELERY_BROKER_TRANSPORT_OPTIONS,
+        "global_keyprefix": f"{REDIS_KEY_PREFIX}{os.environ['PYTEST_XDIST_WORKER']}:",
+    }

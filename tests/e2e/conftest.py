@@ -18,17 +18,27 @@ CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts" / "e2e"
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items):
     for item in items:
         if "tests/e2e/" in str(item.fspath):
             item.add_marker(pytest.mark.e2e)
+            # One stack serves them all: under pytest-xdist (`make test`, --dist
+            # loadgroup) they all run in the same worker process.
+            item.add_marker(pytest.mark.xdist_group("e2e"))
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory):
+def stack(tmp_path_factory, django_db_blocker):
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: run `make browser-deps` (apt-get install chromium)")
-    stack = Stack(tmp_path_factory.mktemp("stack"))
+    from tests.db_template import copy_template
+
+    def create_database(name: str) -> None:
+        with django_db_blocker.unblock():
+            copy_template(name)
+
+    stack = Stack(tmp_path_factory.mktemp("stack"), create_database=create_database)
     try:
         stack.start()
         yield stack

@@ -49,8 +49,13 @@ def wait_http(url: str, timeout: float = 60) -> None:
 
 
 class Stack:
-    def __init__(self, directory: Path, *, worker: bool = True, web_workers: int = 2, threads: int = 4):
+    def __init__(self, directory: Path, *, worker: bool = True, web_workers: int = 2, threads: int = 4,
+                 create_database=None):
         self.dir = Path(directory)
+        # A function given the new database's name (PostgreSQL) or file (SQLite)
+        # that creates it already migrated (the tests copy their template,
+        # tests/db_template.py); without one it is migrated from nothing.
+        self.create_database = create_database
         self.worker = worker
         self.web_workers = web_workers
         self.threads = threads
@@ -93,6 +98,9 @@ class Stack:
             env["DATABASE_URL"] = f"sqlite:///{self.dir / 'var' / 'db.sqlite3'}"
         if os.environ.get("REDIS_URL"):
             env["REDIS_URL"] = os.environ["REDIS_URL"]
+            # Its own keys: its worker must not take the tasks of another
+            # stack or of a test's worker sharing this Redis (nor they its).
+            env["REDIS_KEY_PREFIX"] = os.environ.get("REDIS_KEY_PREFIX", "") + f"stack-{uuid.uuid4().hex[:8]}:"
         else:
             env.pop("REDIS_URL", None)
         return env
@@ -120,8 +128,11 @@ class Stack:
     def start(self) -> "Stack":
         for d in (self.dir / "var", self.mail_dir, self.logs):
             d.mkdir(parents=True, exist_ok=True)
-        if self._pg_database:
+        if self.create_database:
+            self.create_database(self._pg_database or str(self.dir / "var" / "db.sqlite3"))
+        elif self._pg_database:
             self._pg(f'CREATE DATABASE "{self._pg_database}"')
+        # With a migrated copy, this checks there is nothing left to apply.
         self.manage("migrate", "--noinput", timeout=900)  # a loaded CI machine takes minutes
         self.manage("collectstatic", "--noinput", "--verbosity", "0")
         self.manage("seed_shop")

@@ -92,7 +92,7 @@ def test_buy_two_products_pay_and_download_the_invoice(stack, page):
     # The worker e-mails the invoice once both PDFs are rendered.
     deadline = time.monotonic() + 30
     while number not in "".join(stack.mails()) and time.monotonic() < deadline:
-        time.sleep(0.5)
+        time.sleep(0.2)
     mail = next((m for m in stack.mails() if number in m), "")
     assert "customer@example.com" in mail and f"{number}.pdf" in mail
 

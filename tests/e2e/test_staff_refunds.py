@@ -61,7 +61,7 @@ def reload_until(staff, predicate, timeout=60, what="the page to change"):
     while not predicate():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(1)
+        time.sleep(0.5)
         staff.reload()
 
 

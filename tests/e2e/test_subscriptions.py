@@ -44,7 +44,7 @@ def reload_until(page, locator_fn, timeout=60):
         if locator_fn().count():
             return locator_fn()
         assert time.monotonic() < deadline, f"timed out on {page.url}"
-        time.sleep(1)
+        time.sleep(0.5)
         page.reload()
 
 
@@ -149,7 +149,7 @@ def test_subscribe_change_cancel_resume_renew_and_dunning(stack, page):
     assert page.locator("[data-role=past-due]").count()
     deadline = time.monotonic() + 30
     while not any("could not collect" in m for m in stack.mails()) and time.monotonic() < deadline:
-        time.sleep(0.5)
+        time.sleep(0.2)
     assert any("could not collect" in m and "/account/subscription/" in m for m in stack.mails())
 
     # The retries (3, 5, 7 days apart) fail too; then Stripe cancels.
@@ -159,7 +159,7 @@ def test_subscribe_change_cancel_resume_renew_and_dunning(stack, page):
     page.snap("cancelled")
     deadline = time.monotonic() + 30
     while not any("has ended" in m for m in stack.mails()) and time.monotonic() < deadline:
-        time.sleep(0.5)
+        time.sleep(0.2)
     mails = stack.mails()
     assert sum("could not collect" in m for m in mails) >= 4
     assert any("has ended" in m for m in mails)
