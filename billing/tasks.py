@@ -24,7 +24,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
-from . import pdf_engine
+from . import pdf_engine, rendering
 from .emails import EMAILED_KINDS, document_send_email, documents_without_email
 from .models import Document
 from .services import document_render_pdf
@@ -56,18 +56,28 @@ def import_pdf_engine(**kwargs) -> None:
 
 @worker_process_init.connect(dispatch_uid="billing.tasks.warm_up_pdf_engine")
 def warm_up_pdf_engine(**kwargs) -> None:
+    """Each pool process renders a sample invoice as it starts (stylesheet,
+    fonts, templates, factur-x and its XSD loaded), so that the first
+    customer's documents take no longer than the next ones."""
     try:
-        pdf_engine.warm_up()
+        rendering.warm_up()
     except Exception:
         logger.exception("PDF engine warm-up failed")
 
 
-@shared_task(name="billing.tasks.render_document_pdf", **RETRY_OPTIONS)
-def render_document_pdf(document_id: int) -> None:
+def document_render_and_email(document_id: int) -> Document:
+    """Render the document's PDF, then write its e-mail to the outbox when it
+    is one we e-mail (in the same task, not another message: nothing lost
+    between the two). For a task that already runs in a worker."""
     document = document_render_pdf(document_id=document_id)
     if document.kind in EMAILED_KINDS and document.emailed_at is None and document.customer_email:
-        # In this task, not another message: nothing lost between the two.
         document_send_email(document_id=document.pk)
+    return document
+
+
+@shared_task(name="billing.tasks.render_document_pdf", **RETRY_OPTIONS)
+def render_document_pdf(document_id: int) -> None:
+    document_render_and_email(document_id)
 
 
 @shared_task(name="billing.tasks.send_document_email", **RETRY_OPTIONS)
