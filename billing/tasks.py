@@ -65,19 +65,12 @@ def warm_up_pdf_engine(**kwargs) -> None:
         logger.exception("PDF engine warm-up failed")
 
 
-def document_render_and_email(document_id: int) -> Document:
-    """Render the document's PDF, then write its e-mail to the outbox when it
-    is one we e-mail (in the same task, not another message: nothing lost
-    between the two). For a task that already runs in a worker."""
-    document = document_render_pdf(document_id=document_id)
-    if document.kind in EMAILED_KINDS and document.emailed_at is None and document.customer_email:
-        document_send_email(document_id=document.pk)
-    return document
-
-
 @shared_task(name="billing.tasks.render_document_pdf", **RETRY_OPTIONS)
 def render_document_pdf(document_id: int) -> None:
-    document_render_and_email(document_id)
+    document = document_render_pdf(document_id=document_id)
+    if document.kind in EMAILED_KINDS and document.emailed_at is None and document.customer_email:
+        # In this task, not another message: nothing lost between the two.
+        document_send_email(document_id=document.pk)
 
 
 @shared_task(name="billing.tasks.send_document_email", **RETRY_OPTIONS)

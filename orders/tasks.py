@@ -8,7 +8,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from billing.exceptions import BillingError
-from billing.tasks import RETRY_OPTIONS, document_render_and_email, render_document_pdf
+from billing.tasks import RETRY_OPTIONS, render_document_pdf
 
 from . import documents, emails
 from .selectors import orders_paid_without_documents
@@ -20,10 +20,7 @@ logger = logging.getLogger(__name__)
 def issue_order_documents(order_id: int) -> None:
     """Enqueued by orders.services.order_mark_paid on commit: the invoice and
     receipt of the paid order, then their PDFs (the invoice is e-mailed once
-    rendered). The receipt is rendered by another task, in parallel; the
-    invoice here, with no trip through the broker and no wait for a free
-    worker process: the customer's e-mail waits for it. Run again (a retry,
-    a redelivery), each step returns what is already done."""
+    rendered)."""
     try:
         invoice, receipt = documents.order_documents_issue(order_id=order_id)
     except BillingError as exc:
@@ -31,8 +28,8 @@ def issue_order_documents(order_id: int) -> None:
         # retrying cannot help; staff see it in the log.
         logger.error("documents not issued for order %s: %s", order_id, exc)
         return
+    render_document_pdf.delay_on_commit(invoice.pk)
     render_document_pdf.delay_on_commit(receipt.pk)
-    document_render_and_email(invoice.pk)
 
 
 @shared_task(name="orders.tasks.send_order_links", **RETRY_OPTIONS)
