@@ -62,12 +62,6 @@ def preload() -> None:
     import weasyprint.text.fonts  # noqa: F401
 
 
-def warm_up() -> None:
-    """Import WeasyPrint, parse the stylesheets and load the fonts now (a
-    worker process starting), not during the first customer's render."""
-    html_to_pdf('<html><body><p class="muted">Warm-up <strong>€0.00</strong></p></body></html>')
-
-
 def url_fetcher():
     """The fetcher renders use: `data:` URLs only (for attachments too)."""
     with _render_lock:

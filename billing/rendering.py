@@ -7,11 +7,18 @@ document.css) is not in the HTML: billing.pdf_engine parses it once per process
 and renders with it (WeasyPrint fetches nothing from the network).
 """
 
+import json
+from pathlib import Path
+
 from django.template.loader import render_to_string
 
 from . import pdf_engine
 from .credit_notes import credit_note_for_display
 from .facturx import EINVOICE_KINDS, facturx_pdf
+
+# A representative invoice (three lines, two VAT rates, every block of the
+# layout) that a worker process renders once when it starts.
+WARM_UP_SNAPSHOT = Path(__file__).with_name("warm_up_invoice.json")
 
 TEMPLATE_BY_KIND = {
     "invoice": "billing/invoice.html",
@@ -47,3 +54,13 @@ def snapshot_to_pdf(*, snapshot: dict) -> bytes:
         # Factur-X XML embedded (billing/facturx.py).
         return facturx_pdf(snapshot=snapshot, html=html)
     return html_to_pdf(html)
+
+
+def warm_up() -> None:
+    """Render a sample invoice, its Factur-X XML included, and drop it: a
+    process that starts (a worker's pool process) loads the templates, the
+    fonts in every size and weight documents use, the factur-x library and
+    its XSD now, rather than during its first customer's document (measured:
+    after a warm-up with a few words, the first invoice still took 0.5 s of
+    CPU against 0.18 s for the next ones)."""
+    snapshot_to_pdf(snapshot=json.loads(WARM_UP_SNAPSHOT.read_text()))

@@ -24,7 +24,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
-from . import pdf_engine
+from . import pdf_engine, rendering
 from .emails import EMAILED_KINDS, document_send_email, documents_without_email
 from .models import Document
 from .services import document_render_pdf
@@ -56,8 +56,11 @@ def import_pdf_engine(**kwargs) -> None:
 
 @worker_process_init.connect(dispatch_uid="billing.tasks.warm_up_pdf_engine")
 def warm_up_pdf_engine(**kwargs) -> None:
+    """Each pool process renders a sample invoice as it starts (stylesheet,
+    fonts, templates, factur-x and its XSD loaded), so that the first
+    customer's documents take no longer than the next ones."""
     try:
-        pdf_engine.warm_up()
+        rendering.warm_up()
     except Exception:
         logger.exception("PDF engine warm-up failed")
 

@@ -331,6 +331,17 @@ def test_credit_note_of_a_reverse_charged_invoice_is_reverse_charged():
     assert text(tree, "//ram:ApplicableHeaderTradeSettlement/ram:ApplicableTradeTax/ram:CategoryCode") == ["AE"]
 
 
+def test_an_xml_the_official_xsd_refuses_is_never_returned():
+    """The XSD (loaded once per process) is checked on every XML: an
+    invoice without lines gives an XML the schema refuses, and a clear error."""
+    _, invoice, _ = issued_pair()
+    broken = {**invoice.snapshot, "lines": []}
+    with pytest.raises(ValueError, match=f"{invoice.number}: the Factur-X XML does not match the official XSD"):
+        facturx_xml(broken)
+    # The library's own check agrees, and the next valid XML passes again.
+    assert xml_check_xsd(facturx_xml(invoice.snapshot), flavor="factur-x", level="en16931")
+
+
 def test_receipts_are_not_e_invoices():
     _, _, receipt = issued_pair()
     with pytest.raises(ValueError):

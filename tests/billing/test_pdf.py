@@ -11,7 +11,14 @@ from pypdf import PdfReader
 
 from billing import pdf_engine
 from billing.models import Document
-from billing.rendering import document_html, document_standalone_html, html_to_pdf, snapshot_to_pdf
+from billing.rendering import (
+    WARM_UP_SNAPSHOT,
+    document_html,
+    document_standalone_html,
+    html_to_pdf,
+    snapshot_to_pdf,
+    warm_up,
+)
 from billing.services import credit_note_issue, document_pdf_bytes, document_render_pdf
 from tests.billing.factories import issued_pair, product
 
@@ -139,3 +146,31 @@ def test_documents_print_exactly_as_a_plain_weasyprint_render_of_their_html():
         assert len(PdfReader(io.BytesIO(ours)).pages) == 1
         # The same as PDF/A-3b, the variant the shop stores.
         assert html_to_pdf(html) == standalone.write_pdf(pdf_variant="pdf/a-3b"), document.number
+
+
+def test_the_warm_up_sample_is_a_complete_one_page_e_invoice():
+    """A worker process renders this sample when it starts (billing.tasks):
+    it must stay a valid snapshot that exercises the whole layout and the
+    Factur-X XML, or the first customer's invoice pays for the warm-up."""
+    from facturx import get_facturx_xml_from_pdf, xml_check_xsd
+
+    warm_up()
+    snapshot = json.loads(WARM_UP_SNAPSHOT.read_text())
+    pdf = snapshot_to_pdf(snapshot=snapshot)
+    reader = PdfReader(io.BytesIO(pdf))
+    assert len(reader.pages) == 1
+    text = reader.pages[0].extract_text()
+    for expected in ["Invoice", snapshot["number"], "VAT BREAKDOWN", "Total incl. VAT", "Paid", "Page 1 of 1"]:
+        assert expected in text, expected
+    _, xml = get_facturx_xml_from_pdf(pdf)
+    assert xml_check_xsd(xml, flavor="factur-x", level="en16931")
+
+
+def test_document_html_has_no_whitespace_between_tags():
+    """Rendered spaceless (WeasyPrint parses and then drops that whitespace on
+    every render); the text between tags keeps its spaces."""
+    mug = product(name="Blue mug", unit_amount=1250, rate="20")
+    order, invoice, _ = issued_pair(lines=[(mug, 1)])
+    html = document_html(snapshot=invoice.snapshot).strip()
+    assert "\n<" not in html and ">\n" not in html and ">  <" not in html
+    assert f"{order.number} <span class=\"muted\">of " in html
