@@ -132,11 +132,13 @@ class DocumentSerializer(serializers.ModelSerializer):
 # -- orders --------------------------------------------------------------------------
 
 class OrderLineSerializer(serializers.ModelSerializer):
-    total = serializers.IntegerField(read_only=True, help_text="unit_amount × quantity.")
+    total = serializers.IntegerField(read_only=True, help_text="unit_amount × quantity − discount: what was charged "
+                                                               "and invoiced for the line.")
 
     class Meta:
         model = OrderLine
-        fields = ["sku", "name", "unit_amount", "quantity", "vat_rate", "total"]
+        fields = ["sku", "name", "unit_amount", "quantity", "vat_rate", "discount", "total"]
+        extra_kwargs = {"discount": {"help_text": "What the order's discount code took off the line, VAT included."}}
 
 
 class PaymentSerializer(serializers.ModelSerializer):
@@ -180,7 +182,12 @@ class OrderSerializer(serializers.ModelSerializer):
         model = Order
         fields = ["reference", "number", "status", "status_display", "email", "currency", "total", "amount_paid",
                   "created_at", "expires_at", "paid_at", "closed_at", "payment_error", "billing_address", "lines",
-                  "payments", "refunds", "documents", "url", "status_url"]
+                  "discount_code", "discount_total", "payments", "refunds", "documents", "url", "status_url"]
+        extra_kwargs = {
+            "discount_code": {"help_text": "The promotion code the customer entered (\"\" for none)."},
+            "discount_total": {"help_text": "What it took off the lines, VAT included (minor units); `total` is "
+                                            "after it."},
+        }
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_url(self, order) -> str:
