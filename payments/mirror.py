@@ -92,4 +92,6 @@ def event_mirror(*, event: WebhookEvent, data: dict) -> None:
         MirroredEvent.process(data)
         return
     model.sync_from_stripe_data(gateway.sdk_object(obj))
-    MirroredEvent.sync_from_stripe_data(gateway.sdk_object(data))
+    # The event as dj-stripe's process() stores it: the plain payload (its
+    # `request` read as a dict).
+    MirroredEvent.sync_from_stripe_data(data)

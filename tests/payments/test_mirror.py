@@ -55,7 +55,9 @@ def test_a_subscription_update_is_mirrored_from_its_payload_without_calling_stri
     event = WebhookEvent.objects.get(type="customer.subscription.updated", body__contains="from the payload")
     assert (event.status, event.object_id) == (WebhookEvent.Status.PROCESSED, subscription_id)
     assert Subscription.objects.get(id=subscription_id).metadata == {"note": "from the payload"}
-    assert MirroredEvent.objects.filter(id=event.stripe_id).exists()
+    stored = json.loads(event.body)
+    mirrored_event = MirroredEvent.objects.get(id=event.stripe_id)
+    assert mirrored_event.request_id == ((stored.get("request") or {}).get("id") or "")
     assert [f["remaining"] for f in _api_faults(stripe_emulator.url)] == [5, 5]  # no call was made
 
 
