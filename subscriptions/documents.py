@@ -145,7 +145,9 @@ def _buyer(invoice: Invoice) -> Buyer:
 def _assert_vat_country(invoice: Invoice, buyer: Buyer) -> None:
     """The VAT charged was worked out for the country the subscription was
     signed up from; an invoice addressed to another country (the customer's
-    address changed at Stripe) is not issued with the wrong VAT: staff look."""
+    address changed at Stripe before the subscription's VAT was switched) is
+    not issued with the wrong VAT: the refusal is recorded, and staff see it
+    on the dashboard (InvoiceRefusal)."""
     signed_up_in = invoice.subscription_metadata.get(BUYER_COUNTRY_KEY)
     if signed_up_in and buyer.country and buyer.country.upper() != signed_up_in.upper():
         raise DocumentNotIssuable(
