@@ -20,7 +20,7 @@ from core.selectors import emails_unsent
 from orders.selectors import orders_awaiting_payment_past_expiry
 from payments.models import Dispute
 from payments.selectors import disputes_needing_response, events_stuck, refunds_failed_since, refunds_pending_since
-from subscriptions.selectors import subscriptions_past_due
+from subscriptions.selectors import invoice_refusals_open, subscriptions_past_due
 
 # A refund Stripe has not confirmed after this long is waiting for a retry or a look.
 REFUND_PENDING_AFTER = timedelta(minutes=10)
@@ -153,8 +153,31 @@ def emails_not_sent(user, now) -> Item | None:
     )
 
 
-ITEMS = [webhook_events_stuck, disputes, refunds_failed, refunds_pending, orders_overdue, subscriptions_overdue,
-         pdfs_missing, emails_not_sent]
+def subscription_invoices_without_documents(user, now) -> Item | None:
+    if not user.has_perm("subscriptions.view_invoicerefusal"):
+        return None
+    refusals = invoice_refusals_open()
+    count = refusals.count()
+    return Item(
+        key="subscription-invoices-refused", label="Paid subscription invoices without documents", count=count,
+        url=_admin_list("subscriptions_invoicerefusal", resolved_at__isnull="True"),
+        help="Stripe took the payment but no invoice was issued: read why, fix the cause from the subscription "
+             "or the customer, then issue the documents again from the list.",
+        rows=list(refusals[:20]) if count else [],
+    )
+
+
+ITEMS = [
+    webhook_events_stuck,
+    subscription_invoices_without_documents,
+    disputes,
+    refunds_failed,
+    refunds_pending,
+    orders_overdue,
+    subscriptions_overdue,
+    pdfs_missing,
+    emails_not_sent,
+]
 
 
 def attention_items(*, user, now: datetime | None = None) -> list[Item]:

@@ -6,6 +6,7 @@ dj-stripe keeps its own raw admin too.
 """
 
 from django.contrib import admin, messages
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
@@ -13,11 +14,13 @@ from django.utils.safestring import mark_safe
 
 from audit.selectors import audit_entries_for
 from core.admin import ReadOnlyAdminMixin
+from core.money import format_money
 from payments.exceptions import GatewayError
 
-from . import selectors, services
+from . import cancellation, selectors, tasks
+from .documents import invoice_refusals_handle
 from .exceptions import SubscriptionError
-from .models import ShopSubscription, SubscriptionNotice
+from .models import InvoiceRefusal, ShopSubscription, SubscriptionNotice
 from .plans import INTERVAL_LABELS
 
 
@@ -118,11 +121,11 @@ class ShopSubscriptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Cancel at the end of the period (at Stripe)", permissions=["cancel"])
     def cancel_at_period_end(self, request, queryset):
-        self._act(request, queryset, services.subscription_cancel_at_period_end, "set to cancel at period end")
+        self._act(request, queryset, cancellation.subscription_cancel_at_period_end, "set to cancel at period end")
 
     @admin.action(description="Cancel now (at Stripe)", permissions=["cancel"])
     def cancel_now(self, request, queryset):
-        self._act(request, queryset, services.subscription_cancel_now, "cancelled")
+        self._act(request, queryset, cancellation.subscription_cancel_now, "cancelled")
 
 
 @admin.register(SubscriptionNotice)
@@ -131,3 +134,54 @@ class SubscriptionNoticeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ("kind",)
     search_fields = ("key", "email", "stripe_subscription_id", "stripe_invoice_id")
     readonly_fields = [f.name for f in SubscriptionNotice._meta.fields]
+
+
+@admin.register(InvoiceRefusal)
+class InvoiceRefusalAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Paid Stripe invoices that got no documents, with the reason. Staff fix
+    the cause (the customer's address at Stripe, a refund) from the
+    subscription or customer, then issue the documents again from here."""
+
+    list_display = ("stripe_invoice_id", "customer_email", "amount", "subscription_link", "customer_link",
+                    "reason", "attempts", "last_refused_at", "resolved_at", "resolution")
+    list_filter = (("resolved_at", admin.EmptyFieldListFilter),)
+    search_fields = ("stripe_invoice_id", "stripe_subscription_id", "stripe_customer_id", "customer_email")
+    readonly_fields = [f.name for f in InvoiceRefusal._meta.fields]
+    actions = ("issue_again", "mark_handled")
+
+    def get_queryset(self, request):
+        return selectors.invoice_refusals()
+
+    @admin.display(description="Amount paid", ordering="amount_paid")
+    def amount(self, obj):
+        return format_money(obj.amount_paid, obj.currency) if obj.currency else obj.amount_paid
+
+    @admin.display(description="Subscription")
+    def subscription_link(self, obj):
+        if not obj.subscription_pk:
+            return obj.stripe_subscription_id or "—"
+        return format_html('<a href="{}">{}</a>', reverse("admin:subscriptions_shopsubscription_change",
+                                                         args=[obj.subscription_pk]), obj.stripe_subscription_id)
+
+    @admin.display(description="Customer")
+    def customer_link(self, obj):
+        if not obj.customer_pk:
+            return obj.stripe_customer_id or "—"
+        return format_html('<a href="{}">{}</a>', reverse("admin:djstripe_customer_change", args=[obj.customer_pk]),
+                           obj.stripe_customer_id)
+
+    def has_issue_permission(self, request):
+        return request.user.is_staff and request.user.has_perm("subscriptions.change_shopsubscription")
+
+    @admin.action(description="Issue the documents again (once the cause is fixed)", permissions=["issue"])
+    def issue_again(self, request, queryset):
+        for refusal in queryset:
+            tasks.issue_subscription_invoice_documents.delay(refusal.stripe_invoice_id)
+        self.message_user(request, f"{queryset.count()} invoice(s) sent to issuing again: an invoice issued leaves "
+                                   "this list; one refused again shows its reason here.", messages.SUCCESS)
+
+    @admin.action(description="Mark as handled (refunded or invoiced outside the shop)", permissions=["issue"])
+    def mark_handled(self, request, queryset):
+        handled = invoice_refusals_handle(refusals=queryset, actor=request.user)
+        self.message_user(request, f"{handled} invoice(s) marked handled: they leave the dashboard.",
+                          messages.SUCCESS)

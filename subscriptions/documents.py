@@ -20,10 +20,12 @@ from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from djstripe.models import Customer, Price, Product
 
-from billing.exceptions import DocumentNotIssuable
+from audit.services import audit_record
+from billing.exceptions import BillingError, DocumentNotIssuable
 from billing.models import Document
 from billing.services import invoice_issue, receipt_issue
 from billing.tax import SERVICES, LineInput
@@ -32,6 +34,7 @@ from core.types import Buyer
 from payments import gateway
 from payments.gateway import Invoice, InvoiceLine
 
+from .models import InvoiceRefusal
 from .plans import PriceVat, plan_supply, price_vat
 from .pricing import BUYER_COMPANY_KEY, BUYER_COUNTRY_KEY, VAT_ID_KEY
 
@@ -144,7 +147,9 @@ def _buyer(invoice: Invoice) -> Buyer:
 def _assert_vat_country(invoice: Invoice, buyer: Buyer) -> None:
     """The VAT charged was worked out for the country the subscription was
     signed up from; an invoice addressed to another country (the customer's
-    address changed at Stripe) is not issued with the wrong VAT: staff look."""
+    address changed at Stripe before the subscription's VAT was switched) is
+    not issued with the wrong VAT: the refusal is recorded, and staff see it
+    on the dashboard (InvoiceRefusal)."""
     signed_up_in = invoice.subscription_metadata.get(BUYER_COUNTRY_KEY)
     if signed_up_in and buyer.country and buyer.country.upper() != signed_up_in.upper():
         raise DocumentNotIssuable(
@@ -177,6 +182,7 @@ def subscription_invoice_documents_issue(*, stripe_invoice_id: str) -> tuple[Doc
     if existing is not None:
         receipt = Document.objects.filter(kind=Document.Kind.RECEIPT, related_document=existing).first()
         if receipt is not None:
+            _refusal_resolve(stripe_invoice_id)
             return existing, receipt
     invoice = gateway.invoice_retrieve(stripe_invoice_id)  # Stripe's current state, not the event's
     if invoice.status != "paid":
@@ -184,6 +190,39 @@ def subscription_invoice_documents_issue(*, stripe_invoice_id: str) -> tuple[Doc
     if invoice.total <= 0:
         logger.info("stripe invoice %s totals %s: no document", stripe_invoice_id, invoice.total)
         return None
+    try:
+        issued = _documents_issue(invoice)
+    except BillingError as error:
+        _refusal_record(invoice, error)
+        raise
+    _refusal_resolve(stripe_invoice_id)
+    return issued
+
+
+def _refusal_resolve(stripe_invoice_id: str) -> None:
+    InvoiceRefusal.objects.filter(stripe_invoice_id=stripe_invoice_id, resolved_at__isnull=True).update(
+        resolved_at=timezone.now(), resolution="documents issued")
+
+
+def _refusal_record(invoice: Invoice, error: BillingError) -> None:
+    """Keep why a paid invoice got no documents, for staff (the dashboard)."""
+    now = timezone.now()
+    refusal, created = InvoiceRefusal.objects.get_or_create(
+        stripe_invoice_id=invoice.id,
+        defaults={"reason": str(error), "last_refused_at": now, "stripe_subscription_id": invoice.subscription_id,
+                  "stripe_customer_id": invoice.customer_id or "", "customer_email": invoice.customer_email,
+                  "amount_paid": invoice.amount_paid, "currency": invoice.currency},
+    )
+    if not created:
+        # One that staff marked handled stays so (the sweeper meets it again
+        # for as long as Stripe lists it among the recently paid).
+        InvoiceRefusal.objects.filter(pk=refusal.pk).update(
+            reason=str(error), last_refused_at=now, attempts=F("attempts") + 1)
+    logger.warning("documents refused for paid Stripe invoice %s: %s", invoice.id, error)
+
+
+def _documents_issue(invoice: Invoice) -> tuple[Document, Document] | None:
+    stripe_invoice_id = invoice.id
     lines = list(invoice.lines) if invoice.lines_complete else gateway.invoice_lines_all(stripe_invoice_id)
     document_lines = invoice_lines_for_document(invoice, lines)
     if sum(line.gross for line in document_lines) != invoice.amount_paid:
@@ -231,3 +270,22 @@ def paid_invoices_without_documents(*, days: int = 3) -> list[str]:
         )
     )
     return [i.id for i in invoices if i.id not in issued]
+
+
+def invoice_refusals_handle(*, refusals, actor) -> int:
+    """Staff handled these paid invoices without documents outside the shop
+    (a refund, an invoice made by hand): they leave the dashboard, each with
+    an audit entry."""
+    handled = 0
+    for refusal in refusals.filter(resolved_at__isnull=True):
+        with transaction.atomic():
+            updated = InvoiceRefusal.objects.filter(pk=refusal.pk, resolved_at__isnull=True).update(
+                resolved_at=timezone.now(), resolution=f"handled by {actor.get_username()}")
+            if updated:
+                audit_record(action="subscription.invoice_refusal_handled", actor=actor, target=refusal,
+                             message=f"Stripe invoice {refusal.stripe_invoice_id} paid without documents marked "
+                                     f"handled ({refusal.reason})",
+                             data={"invoice": refusal.stripe_invoice_id,
+                                   "subscription": refusal.stripe_subscription_id})
+                handled += 1
+    return handled

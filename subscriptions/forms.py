@@ -1,5 +1,6 @@
-"""The subscribe page's form: the billing address and optional EU VAT id
-(billing.forms, as the shop's checkout asks them), which decide the plan's VAT."""
+"""The billing address and optional EU VAT id (billing.forms, as the shop's
+checkout asks them), which decide the plan's VAT: asked on the subscribe page,
+and again when a subscriber changes them (subscriptions.billing_address)."""
 
 from billing.forms import BillingAddressForm
 from orders.services import BillingDetails

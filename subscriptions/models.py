@@ -54,3 +54,35 @@ class ShopSubscription(DjstripeSubscription):
         customer = self.customer
         who = customer.subscriber.email if customer.subscriber_id else (customer.email or customer.id)
         return f"{who} · {self.id}"
+
+
+class InvoiceRefusal(models.Model):
+    """A paid Stripe invoice of a subscription that got no documents, and why:
+    issuing refused it (e.g. addressed to another country than the VAT it was
+    charged, or lines that do not add up to what was paid). Written each time
+    issuing is refused (the invoice.paid task, the sweeper of paid invoices
+    without documents); resolved once its documents are issued, or once staff
+    mark it handled (refunded, invoiced by hand: Stripe keeps the invoice paid
+    and addressed as it was, so issuing would refuse it again). The dashboard
+    lists the open ones from this table, without asking Stripe."""
+
+    stripe_invoice_id = models.CharField(max_length=255, unique=True)
+    stripe_subscription_id = models.CharField(max_length=255, blank=True, db_index=True)
+    stripe_customer_id = models.CharField(max_length=255, blank=True)
+    customer_email = models.EmailField(blank=True)
+    amount_paid = models.BigIntegerField(default=0)
+    currency = models.CharField(max_length=3, blank=True)
+    reason = models.TextField()
+    attempts = models.PositiveIntegerField(default=1)
+    first_refused_at = models.DateTimeField(auto_now_add=True)
+    last_refused_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    resolution = models.CharField(max_length=255, blank=True)  # documents issued, or who handled it
+
+    class Meta:
+        ordering = ["-last_refused_at", "-pk"]
+        verbose_name = "paid invoice without documents"
+        verbose_name_plural = "paid invoices without documents"
+
+    def __str__(self):
+        return f"Stripe invoice {self.stripe_invoice_id}"

@@ -5,15 +5,15 @@ add the shop's side effects."""
 
 from payments.gateway import CheckoutSession, Invoice, Subscription
 
-from . import dunning, services, tasks
+from . import cards, dunning, signup, tasks
 
 
 def on_checkout_session_completed(obj: dict) -> None:
     session = CheckoutSession.from_stripe(obj)
     if session.mode == "setup":
-        services.card_replace_completed(session=session)
+        cards.card_replace_completed(session=session)
     elif session.mode == "subscription":
-        services.subscription_checkout_completed(session=session)
+        signup.subscription_checkout_completed(session=session)
     # payment mode: a shop order (the payments app's receiver)
 
 

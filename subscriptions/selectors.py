@@ -17,6 +17,7 @@ from core.cards import card_brand_label
 from core.db import local_period
 from orders.selectors import order_last_billing_for_customer
 
+from .models import InvoiceRefusal
 from .plans import INTERVAL_LABELS, PLAN_METADATA_KEY, is_plan_price, plan_price_id_of
 from .pricing import BUYER_COMPANY_KEY, VAT_ID_KEY
 
@@ -459,3 +460,20 @@ def subscription_invoice_totals_by_period(*, start: datetime, end: datetime, uni
 def subscriptions_past_due():
     """Subscriptions whose renewal payment failed and that Stripe is retrying (dunning)."""
     return Subscription.objects.filter(stripe_data__status="past_due")
+
+
+def invoice_refusals() -> QuerySet[InvoiceRefusal]:
+    """Paid Stripe invoices of subscriptions that issuing refused (with the
+    reason), with the mirrored subscription's and customer's primary keys
+    (`subscription_pk`, `customer_pk`) for links to their admin pages. Read
+    from the shop's own table: no call to Stripe."""
+    return InvoiceRefusal.objects.annotate(
+        subscription_pk=Subquery(Subscription.objects.filter(id=OuterRef("stripe_subscription_id"))
+                                 .values("djstripe_id")[:1]),
+        customer_pk=Subquery(Customer.objects.filter(id=OuterRef("stripe_customer_id")).values("djstripe_id")[:1]),
+    )
+
+
+def invoice_refusals_open() -> QuerySet[InvoiceRefusal]:
+    """Those still without documents."""
+    return invoice_refusals().filter(resolved_at__isnull=True)

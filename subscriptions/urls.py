@@ -15,5 +15,7 @@ urlpatterns = [
     path("account/subscription/<str:subscription_id>/resume/", views.subscription_resume,
          name="subscription_resume"),
     path("account/subscription/<str:subscription_id>/card/", views.subscription_card, name="subscription_card"),
+    path("account/subscription/<str:subscription_id>/billing/", views.subscription_billing,
+         name="subscription_billing"),
     path("account/subscription/<str:subscription_id>/pay/", views.subscription_pay, name="subscription_pay"),
 ]

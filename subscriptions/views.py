@@ -1,7 +1,8 @@
 """Subscription pages: the plans, signing up through Stripe Checkout, and the
 customer's subscription page with its self-service actions.
 
-Every action is a Stripe call (subscriptions.services); the page then shows
+Every action is a Stripe call (subscriptions.signup, plan_changes,
+cancellation, cards, billing_address); the page then shows
 "pending confirmation" until Stripe's webhook has brought the change into
 dj-stripe's mirror, which is all the page ever reads. What is pending is kept
 in the customer's session (it is only a display hint: nothing is decided on
@@ -21,12 +22,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from billing.vies import vat_id_check
 from core.http import HttpResponseSeeOther
+from core.money import format_money
 from payments.exceptions import GatewayError
 
-from . import selectors, services
+from . import billing_address, cancellation, cards, plan_changes, selectors, signup
 from .exceptions import QuoteChanged, SubscriptionError
 from .forms import SubscribeForm
-from .pricing import plan_quote
+from .pricing import BUYER_COUNTRY_KEY, VAT_ID_KEY, plan_quote
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +44,7 @@ PENDING_LABELS = {
     "resume": "Resuming your subscription is pending confirmation.",
     "card": "Your new card is pending confirmation.",
     "pay": "Your payment is being confirmed.",
+    "billing": "Your new billing address is pending confirmation.",
 }
 
 
@@ -72,7 +75,7 @@ def subscribe(request):
         back = f"{reverse('subscriptions:subscribe')}?{urlencode({'price': price_id})}"
         return redirect(f"{reverse('login')}?{urlencode({'next': back})}")
     try:
-        price = services.subscription_signup_price(user=request.user, price_id=price_id)
+        price = signup.subscription_signup_price(user=request.user, price_id=price_id)
     except (SubscriptionError, GatewayError) as error:
         messages.error(request, str(error))
         return redirect("subscriptions:plans")
@@ -84,7 +87,7 @@ def subscribe(request):
         billing = form.billing_details()
         vat_check = vat_id_check(vat_id=billing.vat_id, buyer_country=billing.country)
         try:
-            url = services.subscription_checkout_start(
+            url = signup.subscription_checkout_start(
                 user=request.user, price_id=price.id, billing=billing, vat_check=vat_check,
                 quote_key=request.POST.get("quote") or "",
             )
@@ -136,6 +139,10 @@ def _confirmed(pending: dict, subscription, summary) -> bool:
         return subscription.stripe_data.get("default_payment_method") != expect.get("previous_id")
     if action == "pay":
         return subscription.status not in ("past_due", "unpaid")
+    if action == "billing":
+        metadata = subscription.stripe_data.get("metadata") or {}
+        return (metadata.get(BUYER_COUNTRY_KEY, ""), metadata.get(VAT_ID_KEY, "")) == (
+            expect.get("country", ""), expect.get("vat_id", ""))
     return True
 
 
@@ -178,7 +185,7 @@ def subscription_detail(request):
     if summary is not None and summary.can_change:
         current_price = selectors.subscription_plan_price_id(subscription)
         other_prices = [
-            (plan, services.subscription_plan_price_for_buyer(subscription=subscription, price=price))
+            (plan, plan_changes.subscription_plan_price_for_buyer(subscription=subscription, price=price))
             for plan in selectors.plan_list() for price in plan.prices if price.id != current_price
         ]
     return render(
@@ -190,6 +197,7 @@ def subscription_detail(request):
             "pending": [{**p, "label": PENDING_LABELS.get(p["action"], "A change is pending.")} for p in pending],
             "other_prices": other_prices,
             "documents": selectors.subscription_documents_for_user(user=request.user) if summary else [],
+            "billing": selectors.billing_initial_for_user(request.user) if summary and summary.is_live else {},
         },
     )
 
@@ -205,7 +213,7 @@ def subscription_change(request, subscription_id: str):
             proration_date = int(request.POST.get("proration_date") or 0)
             if not proration_date:
                 raise SubscriptionError("Please review the price of the change before confirming it.")
-            changed = services.subscription_change_plan(
+            changed = plan_changes.subscription_change_plan(
                 subscription=subscription, price_id=price_id, proration_date=proration_date, actor=request.user
             )
             if not changed:
@@ -214,7 +222,7 @@ def subscription_change(request, subscription_id: str):
                 _pending_add(request, "change", subscription.id, price=price_id)
                 messages.success(request, "Plan change requested.")
             return redirect("subscriptions:subscription")
-        preview = services.subscription_change_preview(subscription=subscription, price_id=price_id)
+        preview = plan_changes.subscription_change_preview(subscription=subscription, price_id=price_id)
     except (SubscriptionError, GatewayError) as error:
         messages.error(request, str(error))
         return redirect("subscriptions:subscription")
@@ -257,7 +265,7 @@ def subscription_cancel(request, subscription_id: str):
                       {"subscription": subscription, "summary": summary,
                        "ends_on": selectors.subscription_period_end(subscription)})
     return _request_change(
-        request, subscription_id, service=services.subscription_cancel_at_period_end, pending="cancel",
+        request, subscription_id, service=cancellation.subscription_cancel_at_period_end, pending="cancel",
         done="Cancellation requested: your subscription will end at the end of the period.",
     )
 
@@ -268,7 +276,7 @@ def subscription_pay(request, subscription_id: str):
     """Pay the overdue invoice now with the card on file."""
     subscription = _own_subscription(request, subscription_id)
     try:
-        paid = services.subscription_pay_overdue(subscription=subscription, actor=request.user)
+        paid = cards.subscription_pay_overdue(subscription=subscription, actor=request.user)
     except (SubscriptionError, GatewayError) as error:
         messages.error(request, str(error))
         return redirect("subscriptions:subscription")
@@ -284,7 +292,7 @@ def subscription_pay(request, subscription_id: str):
 @require_POST
 def subscription_resume(request, subscription_id: str):
     return _request_change(
-        request, subscription_id, service=services.subscription_resume, pending="resume",
+        request, subscription_id, service=cancellation.subscription_resume, pending="resume",
         done="Resume requested: your subscription will renew as before.",
     )
 
@@ -294,7 +302,7 @@ def subscription_resume(request, subscription_id: str):
 def subscription_card(request, subscription_id: str):
     subscription = _own_subscription(request, subscription_id)
     try:
-        url = services.card_replace_start(subscription=subscription)
+        url = cards.card_replace_start(subscription=subscription)
     except (SubscriptionError, GatewayError) as error:
         messages.error(request, str(error))
         return redirect("subscriptions:subscription")
@@ -304,3 +312,54 @@ def subscription_card(request, subscription_id: str):
         "previous_id": subscription.stripe_data.get("default_payment_method"),
     }
     return HttpResponseSeeOther(url)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def subscription_billing(request, subscription_id: str):
+    """Change the billing address or VAT id. GET: the form with the details on
+    file; POST: the plan's price for the new details (the VAT id checked with
+    VIES, outside any transaction), which the customer confirms; the
+    confirmation (with the price shown) asks Stripe for the change, charged
+    from the next renewal."""
+    subscription = _own_subscription(request, subscription_id)
+    summary = selectors.subscription_summary(subscription)
+    try:
+        billing_address.subscription_billing_plan_price(subscription)
+    except SubscriptionError as error:
+        messages.error(request, str(error))
+        return redirect("subscriptions:subscription")
+    bound = request.method == "POST"
+    form = SubscribeForm(request.POST if bound else None, initial=selectors.billing_initial_for_user(request.user),
+                         user=request.user)
+    quote = None
+    if bound and form.is_valid():
+        billing = form.billing_details()
+        vat_check = vat_id_check(vat_id=billing.vat_id, buyer_country=billing.country)
+        try:
+            if "confirm" not in request.POST:
+                quote = billing_address.subscription_billing_quote(
+                    subscription=subscription, country=billing.country, vat_check=vat_check)
+            else:
+                applied = billing_address.subscription_billing_change(
+                    subscription=subscription, billing=billing, vat_check=vat_check,
+                    quote_key=request.POST.get("quote") or "", actor=request.user)
+        except QuoteChanged as changed:
+            messages.warning(request, str(changed))
+            quote = changed.quote
+        except (SubscriptionError, GatewayError) as error:
+            messages.error(request, str(error))
+            return redirect("subscriptions:subscription")
+        else:
+            if quote is None:
+                _pending_add(request, "billing", subscription.id, country=billing.country,
+                             vat_id=vat_check.vat_id if vat_check else "")
+                messages.success(request, "Billing details updated: your next invoices are addressed there; from "
+                                          f"your next renewal you pay {format_money(applied.amount, applied.currency)}"
+                                          f" per {applied.interval} ({applied.label}).")
+                if vat_check is not None and not vat_check.verified:
+                    messages.warning(request, vat_check.customer_message)
+                return redirect("subscriptions:subscription")
+    return render(request, "subscriptions/subscription_billing.html",
+                  {"subscription": subscription, "summary": summary, "form": form, "quote": quote,
+                   "renews_on": summary.renews_on})

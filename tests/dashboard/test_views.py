@@ -64,7 +64,8 @@ def test_what_needs_staff_now_links_to_the_filtered_admin_lists(client, support,
     counts = dict(re.findall(r'data-item="([\w-]+)">\s*<a href="[^"]+"><span class="count" data-role="count">(\d+)<',
                              index))
     assert counts == {"events-stuck": "0", "disputes": "1", "refunds-failed": "1", "refunds-pending": "0",
-                      "orders-overdue": "1", "subscriptions-past-due": "0", "documents-without-pdf": "0"}
+                      "orders-overdue": "1", "subscriptions-past-due": "0", "documents-without-pdf": "0",
+                      "subscription-invoices-refused": "0"}
     for key, url in items.items():
         listing = client.get(url.replace("&amp;", "&"))
         assert listing.status_code == 200, (key, url)

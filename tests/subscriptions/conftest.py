@@ -6,13 +6,17 @@ import time
 
 import pytest
 import stripe
+from django.core.cache import cache
 from django.core.management import call_command
 
 from tests.conftest import EMULATOR_KEY, emulator_control
 from tests.factories import UserFactory
 from tests.payments.helpers import pay_session, session_id_of
+from tests.vies_server import ViesServer
 
 DAY = 86400
+# A VAT id the local VIES knows as registered (the `vies` fixture).
+REGISTERED = "DE136695976"
 
 
 @contextlib.contextmanager
@@ -45,6 +49,16 @@ def plans(stripe_emulator, stripe_webhooks, settings):
 
 
 @pytest.fixture
+def vies(settings):
+    """A local VIES (VAT ids checked by billing.vies) knowing REGISTERED."""
+    cache.clear()
+    with ViesServer({REGISTERED: "Muster GmbH"}) as server:
+        settings.VIES_URL = server.url
+        yield server
+    cache.clear()
+
+
+@pytest.fixture
 def api(stripe_emulator):
     return stripe.StripeClient(EMULATOR_KEY, base_addresses={"api": stripe_emulator.url})
 
@@ -72,7 +86,7 @@ def subscribe(emulator_url, wait, user, price, card="4242424242424242", fault=No
     """Sign up through Checkout as the customer does, and wait for the webhooks.
     `fault`: a webhook fault (emulator control payload) for the payment's events.
     `billing`: the billing details given on the subscribe page (a French consumer)."""
-    from subscriptions.services import subscription_checkout_start
+    from subscriptions.signup import subscription_checkout_start
 
     with webhooks_held(emulator_url):
         url = subscription_checkout_start(user=user, price_id=price.id, billing=billing or billing_in())
@@ -86,8 +100,8 @@ def subscribe(emulator_url, wait, user, price, card="4242424242424242", fault=No
 
 def setup_card(emulator_url, wait, user, card):
     """Replace the card through Checkout in setup mode."""
+    from subscriptions.cards import card_replace_start
     from subscriptions.selectors import subscription_for_user
-    from subscriptions.services import card_replace_start
 
     with webhooks_held(emulator_url):
         url = card_replace_start(subscription=subscription_for_user(user))
@@ -114,4 +128,5 @@ def period_end(subscription) -> int:
     return subscription.stripe_data["items"]["data"][0]["current_period_end"]
 
 
-__all__ = ["webhooks_held", "DAY", "advance", "billing_in", "clock_of", "emulator_control", "period_end", "setup_card", "subscribe"]
+__all__ = ["webhooks_held", "DAY", "REGISTERED",
+           "advance", "billing_in", "clock_of", "emulator_control", "period_end", "setup_card", "subscribe"]

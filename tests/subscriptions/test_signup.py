@@ -8,7 +8,7 @@ from djstripe.models import Price, Subscription
 from billing.models import Document
 from subscriptions.exceptions import AlreadySubscribed
 from subscriptions.selectors import plan_list, subscription_for_user
-from subscriptions.services import subscription_checkout_start
+from subscriptions.signup import subscription_checkout_start
 
 from .conftest import billing_in, subscribe
 

@@ -5,8 +5,10 @@ that (a price per plan and VAT treatment); the invoice carries the rate,
 category and mention of what was charged, and renewals and plan changes keep
 the buyer's VAT. VAT ids are checked against a local VIES."""
 
+import re
+
 import pytest
-from django.core.cache import cache
+from django.contrib.auth.models import Permission
 from djstripe.models import Price
 from facturx import xml_check_xsd
 from lxml import etree
@@ -16,14 +18,13 @@ from billing.models import Document
 from payments import gateway
 from subscriptions.selectors import subscription_for_user, subscription_plan_price_id
 from tests.billing.test_facturx import FRENCH_RULES, assert_valid_facturx, schematron_errors, text
+from tests.factories import UserFactory
 from tests.payments.helpers import pay_session, session_id_of
-from tests.vies_server import ViesServer
 
-from .conftest import advance, billing_in, clock_of, period_end, subscribe, webhooks_held
+from .conftest import REGISTERED, advance, billing_in, clock_of, period_end, subscribe, webhooks_held
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-REGISTERED = "DE136695976"
 ART_196 = "Article 196"
 OUT_OF_SCOPE = "not subject to EU VAT"
 PLAN = "coffee-club-plus-monthly"  # €29.00 a month with the seller's (French) 20 % VAT; no trial
@@ -35,15 +36,6 @@ FORM = {
     "DE": {"billing_line1": "Hauptstrasse 1", "billing_postal_code": "10115", "billing_city": "Berlin"},
     "US": {"billing_line1": "1 Navy Way", "billing_postal_code": "10001", "billing_city": "New York"},
 }
-
-
-@pytest.fixture
-def vies(settings):
-    cache.clear()
-    with ViesServer({REGISTERED: "Muster GmbH"}) as server:
-        settings.VIES_URL = server.url
-        yield server
-    cache.clear()
 
 
 def messages_of(response) -> list[str]:
@@ -229,7 +221,7 @@ def test_a_subscription_from_before_vat_by_place_of_supply_stays_domestic(stripe
                                                                           subscriber, api, settings):
     # Signed up with the plan's own price and no VAT metadata (as before this
     # change): its invoices are issued with the seller's VAT, renewals too.
-    from subscriptions.services import customer_get_or_create
+    from subscriptions.customers import customer_get_or_create
 
     settings.SHOP_VAT_OSS = True
     price = plans[PLAN]
@@ -253,14 +245,16 @@ def test_a_subscription_from_before_vat_by_place_of_supply_stays_domestic(stripe
     assert renewal.total_gross == 2900 and renewal.total_tax == 483
 
 
-def test_an_invoice_addressed_to_another_country_than_the_vat_is_not_issued(settings, stripe_emulator,
-                                                                          stripe_webhooks, plans, subscriber, api):
+def test_an_invoice_addressed_to_another_country_than_the_vat_is_not_issued_and_staff_see_it(
+    settings, client, stripe_emulator, stripe_webhooks, plans, subscriber, api,
+):
     # Signed up from Germany (OSS 19 %); then the customer's address at Stripe
     # becomes French: the renewal was charged German VAT, so no invoice is
     # issued with the wrong VAT, and the reason says what staff must do.
     from billing.exceptions import DocumentNotIssuable
     from subscriptions.documents import paid_invoices_without_documents, subscription_invoice_documents_issue
     from subscriptions.selectors import customer_for_user
+    from subscriptions.tasks import reconcile_subscription_invoices
 
     settings.SHOP_VAT_OSS = True
     subscribe(stripe_emulator.url, stripe_webhooks, subscriber, plans[PLAN], billing=billing_in("DE"))
@@ -280,3 +274,38 @@ def test_an_invoice_addressed_to_another_country_than_the_vat_is_not_issued(sett
     with pytest.raises(DocumentNotIssuable, match="addressed to FR, but the subscription's VAT was worked out "
                                                   "for a buyer in DE"):
         subscription_invoice_documents_issue(stripe_invoice_id=unissued)
+
+    # Staff see it on the admin index, with the reason and where to act.
+    reconcile_subscription_invoices()  # the sweeper meets it again: still one row
+    staff = UserFactory(is_staff=True)
+    staff.user_permissions.add(*Permission.objects.filter(
+        codename__in=["view_invoicerefusal", "view_shopsubscription", "change_shopsubscription", "view_customer"]))
+    client.force_login(staff)
+    index = client.get("/admin/").content.decode()
+    url, count = re.search(r'data-item="subscription-invoices-refused">\s*<a href="([^"]+)"><span class="count" '
+                           r'data-role="count">(\d+)<', index).groups()
+    assert count == "1"
+    row = re.search(rf'<tr data-invoice="{unissued}">(.*?)</tr>', index, re.S).group(1)
+    assert "addressed to FR, but the subscription&#x27;s VAT was worked out for a buyer in DE" in row
+    subscription = subscription_for_user(subscriber)
+    assert f"/admin/subscriptions/shopsubscription/{subscription.djstripe_id}/change/" in row
+    listing = client.get(url.replace("&amp;", "&"))
+    assert unissued in listing.content.decode() and "addressed to FR" in listing.content.decode()
+
+    # Issuing again refuses it again, with the same reason (Stripe keeps the
+    # invoice addressed as it was finalized): staff refund it or invoice it
+    # by hand, then mark it handled; the sweeper does not bring it back.
+    refusal = listing.context["cl"].result_list[0]
+    response = client.post(url.replace("&amp;", "&"), {"action": "issue_again", "_selected_action": [refusal.pk]})
+    assert response.status_code == 302
+    assert not Document.objects.filter(stripe_invoice_id=unissued).exists()
+    refusal.refresh_from_db()
+    assert refusal.attempts >= 3 and refusal.resolved_at is None and "addressed to FR" in refusal.reason
+    response = client.post(url.replace("&amp;", "&"), {"action": "mark_handled", "_selected_action": [refusal.pk]})
+    assert response.status_code == 302
+    reconcile_subscription_invoices()
+    index = client.get("/admin/").content.decode()
+    assert re.search(r'data-item="subscription-invoices-refused">\s*<a href="[^"]+"><span class="count" '
+                     r'data-role="count">0<', index)
+    refusal.refresh_from_db()
+    assert refusal.resolution == f"handled by {staff.get_username()}"
