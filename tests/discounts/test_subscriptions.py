@@ -9,7 +9,7 @@ import pytest
 
 from billing.models import Document
 from subscriptions.selectors import subscription_for_user
-from subscriptions.services import subscription_checkout_start
+from subscriptions.signup import subscription_checkout_start
 from tests.payments.helpers import pay_session, session_id_of
 from tests.subscriptions.conftest import advance, billing_in, clock_of, period_end, webhooks_held
 
