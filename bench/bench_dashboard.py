@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import SizedDatabases, measure_request, report, summary_ms  # noqa: E402
+from bench.common import SizedDatabases, measure_request, report_sizes, summary_ms  # noqa: E402
 
 TARGET_RATIO = 1.5
 
@@ -163,15 +163,8 @@ def main() -> int:
         for name, c in comparison.items():
             print(f"{name:<38} {large} vs {small} orders: p50 x{c['p50_ratio']}, queries constant: "
                   f"{c['queries_constant']} -> {'ok' if c['ok'] else 'OVER TARGET'}")
-        report("dashboard", {
-            "database": databases.kind,
-            "repeat": args.repeat,
-            "subscriptions": 60,
-            "sizes": {str(size): figures for size, figures in results.items()},
-            "comparison": comparison,
-            "ok": ok,
-        })
-        return 0 if ok else 1
+        return report_sizes("dashboard", databases, repeat=args.repeat, results=results, comparison=comparison,
+                            ok=ok, subscriptions=60)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import SizedDatabases, measure_request, report, summary_ms  # noqa: E402
+from bench.common import SizedDatabases, measure_request, report_sizes, summary_ms  # noqa: E402
 
 GOAL_RATIO = 0.9
 CATEGORIES = 8
@@ -202,15 +202,8 @@ def main() -> int:
             print(f"{page:<30} {a['queries']:>8} {a['requests_per_s']:>8} {b['queries']:>8} "
                   f"{b['requests_per_s']:>8} {c['requests_per_s_ratio']:>5}x {c['p50_speed_ratio']:>5}x "
                   f"{'ok' if c['ok'] else 'UNDER GOAL' if c['queries_constant'] else 'QUERIES GROW'}")
-        report("pages", {
-            "database": databases.kind,
-            "repeat": args.repeat,
-            "goal": f"queries constant, requests/s at {large} >= {GOAL_RATIO}x of {small}",
-            "sizes": {str(size): figures for size, figures in results.items()},
-            "comparison": comparison,
-            "ok": ok,
-        })
-        return 0 if ok else 1
+        return report_sizes("pages", databases, repeat=args.repeat, results=results, comparison=comparison, ok=ok,
+                            goal=f"queries constant, requests/s at {large} >= {GOAL_RATIO}x of {small}")
 
 
 if __name__ == "__main__":

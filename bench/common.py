@@ -184,3 +184,12 @@ def report(name: str, figures: dict) -> None:
     (RESULTS / f"{name}.json").write_text(json.dumps(figures, indent=2) + "\n")
     print(json.dumps(figures, indent=2))
     print(f"written to {RESULTS / f'{name}.json'}")
+
+
+def report_sizes(name: str, databases: SizedDatabases, *, repeat: int, results: dict, comparison: dict, ok: bool,
+                 **extra) -> int:
+    """Write a SizedDatabases benchmark's figures (see report); its exit status."""
+    report(name, {"database": databases.kind, "repeat": repeat, **extra,
+                  "sizes": {str(size): figures for size, figures in results.items()},
+                  "comparison": comparison, "ok": ok})
+    return 0 if ok else 1
