@@ -11,7 +11,7 @@ export UV_PYTHON_DOWNLOADS := never
 PYTEST_ARGS ?=
 # The suite runs in this many processes (pytest-xdist): one per core, at most 4.
 # Each has its own test database and Redis keys; the browser tests stay together
-# in one of them (--dist loadgroup, see tests/README.md). TEST_WORKERS=0: one process.
+# in one of them (see tests/README.md). TEST_WORKERS=0: one process.
 TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); echo $$(( n < 4 ? n : 4 )))
 
 .PHONY: demo test setup system-deps browser-deps migrate seed run bench lint clean
@@ -21,7 +21,7 @@ demo: setup migrate seed
 	$(VENV)/bin/honcho start
 
 test: setup browser-deps
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 setup: $(UV) system-deps
 	$(UV) sync --frozen

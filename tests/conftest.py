@@ -11,6 +11,29 @@ from django.conf import settings
 
 EMULATOR_KEY = "sk_test_emulatorOfflineShopKey000000000"
 
+# Under pytest-xdist (`make test`), the tests under each of these folders run in
+# one worker, one after the other: they share a session-wide server that costs
+# a minute to start (the browser tests' stack). Every other test goes wherever
+# a worker is free. (pytest-xdist's own `xdist_group` marker is lost on
+# pytest 9, whose node ids can no longer be renamed.)
+SERIAL_FOLDERS = ("tests/e2e/",)
+
+
+def pytest_xdist_make_scheduler(config, log):
+    from xdist.scheduler import LoadScopeScheduling
+
+    class Scheduling(LoadScopeScheduling):
+        """One work unit per test, but one for all the tests of a serial folder;
+        the biggest units first (xdist's default order), so the browser tests
+        start at once, next to everything else."""
+
+        def _split_scope(self, nodeid: str) -> str:
+            return next((folder for folder in SERIAL_FOLDERS if nodeid.startswith(folder)), nodeid)
+
+    if config.getoption("dist") in ("load", "loadgroup"):
+        return Scheduling(config, log)
+    return None
+
 
 @pytest.fixture(scope="session")
 def django_db_setup(request, django_test_environment, django_db_blocker, django_db_use_migrations, django_db_keepdb,

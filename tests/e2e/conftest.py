@@ -18,14 +18,11 @@ CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts" / "e2e"
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items):
+    # Under pytest-xdist they all run in one worker (SERIAL_FOLDERS in tests/conftest.py).
     for item in items:
         if "tests/e2e/" in str(item.fspath):
             item.add_marker(pytest.mark.e2e)
-            # One stack serves them all: under pytest-xdist (`make test`, --dist
-            # loadgroup) they all run in the same worker process.
-            item.add_marker(pytest.mark.xdist_group("e2e"))
 
 
 @pytest.fixture(scope="session")
