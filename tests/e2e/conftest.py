@@ -44,8 +44,12 @@ def stack(tmp_path_factory, django_db_blocker):
         stack.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
+    """One Chromium for the browser tests, closed after the last of them:
+    Playwright's sync API keeps an event loop running in this thread while it
+    is open, and Django refuses database work from a thread with a running
+    loop (the tests that follow in the same process would fail)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
