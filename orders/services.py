@@ -44,6 +44,19 @@ class BillingDetails:
     company: str = ""
     vat_id: str = ""
 
+    @classmethod
+    def from_form(cls, data: dict) -> "BillingDetails":
+        """From a billing address form's cleaned data (billing.forms.BillingAddressForm)."""
+        return cls(
+            name=data["billing_name"].strip(),
+            company=data["billing_company"].strip(),
+            line1=data["billing_line1"].strip(),
+            postal_code=data["billing_postal_code"],
+            city=data["billing_city"].strip(),
+            country=data["billing_country"],
+            vat_id=data["vat_id"],
+        )
+
 
 def validate_quantity(raw) -> int:
     """A quantity typed by a customer: a whole number from 1 to 99."""

@@ -13,13 +13,4 @@ class SubscribeForm(BillingAddressForm):
             self.initial["billing_name"] = user.get_full_name()
 
     def billing_details(self) -> BillingDetails:
-        data = self.cleaned_data
-        return BillingDetails(
-            name=data["billing_name"].strip(),
-            company=data["billing_company"].strip(),
-            line1=data["billing_line1"].strip(),
-            postal_code=data["billing_postal_code"],
-            city=data["billing_city"].strip(),
-            country=data["billing_country"],
-            vat_id=data["vat_id"],
-        )
+        return BillingDetails.from_form(self.cleaned_data)
