@@ -10,6 +10,8 @@ import stripe
 from django.conf import settings
 
 EMULATOR_KEY = "sk_test_emulatorOfflineShopKey000000000"
+# Fixtures kept beside the fake servers they start (`vies`: a local VIES).
+pytest_plugins = ["tests.vies_server"]
 
 # Under pytest-xdist (`make test`), the tests under each of these folders run in
 # one worker, one after the other: they share a session-wide server that costs

@@ -6,6 +6,9 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import pytest
+from django.core.cache import cache
+
 
 class ViesServer:
     def __init__(self, registered: dict[str, str]):
@@ -48,3 +51,17 @@ class ViesServer:
     def __exit__(self, *exc):
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+# A VAT id the local VIES knows (Muster GmbH), for the tests of VAT by place of supply.
+REGISTERED = "DE136695976"
+
+
+@pytest.fixture
+def vies(settings):
+    """A local VIES (VAT ids checked by billing.vies) knowing REGISTERED."""
+    cache.clear()
+    with ViesServer({REGISTERED: "Muster GmbH"}) as server:
+        settings.VIES_URL = server.url
+        yield server
+    cache.clear()

@@ -17,7 +17,7 @@ from payments import gateway
 from payments.services import order_reconcile
 from tests.factories import ProductFactory, TaxRateFactory
 from tests.payments.helpers import pay_session, session_id_of
-from tests.vies_server import ViesServer
+from tests.vies_server import REGISTERED
 
 from .conftest import messages_of
 
@@ -28,20 +28,10 @@ ADDRESSES = {
     "DE": {"billing_line1": "Hauptstrasse 1", "billing_postal_code": "10115", "billing_city": "Berlin"},
     "US": {"billing_line1": "1 Navy Way", "billing_postal_code": "10001", "billing_city": "New York"},
 }
-REGISTERED = "DE136695976"
 NOT_REGISTERED = "DE129273398"  # well formed, but VIES does not know it
 ART_138 = "Article 138"
 ART_196 = "Article 196"
 ART_146 = "Article 146"
-
-
-@pytest.fixture
-def vies(settings):
-    cache.clear()
-    with ViesServer({REGISTERED: "Muster GmbH"}) as server:
-        settings.VIES_URL = server.url
-        yield server
-    cache.clear()
 
 
 @pytest.fixture

@@ -6,17 +6,15 @@ import time
 
 import pytest
 import stripe
-from django.core.cache import cache
 from django.core.management import call_command
 
 from tests.conftest import EMULATOR_KEY, emulator_control
 from tests.factories import UserFactory
 from tests.payments.helpers import pay_session, session_id_of
-from tests.vies_server import ViesServer
+from tests.vies_server import REGISTERED
 
 DAY = 86400
 # A VAT id the local VIES knows as registered (the `vies` fixture).
-REGISTERED = "DE136695976"
 
 
 @contextlib.contextmanager
@@ -46,16 +44,6 @@ def plans(stripe_emulator, stripe_webhooks, settings):
     from djstripe.models import Price
 
     return {p.lookup_key: p for p in Price.objects.all()}
-
-
-@pytest.fixture
-def vies(settings):
-    """A local VIES (VAT ids checked by billing.vies) knowing REGISTERED."""
-    cache.clear()
-    with ViesServer({REGISTERED: "Muster GmbH"}) as server:
-        settings.VIES_URL = server.url
-        yield server
-    cache.clear()
 
 
 @pytest.fixture
