@@ -83,8 +83,9 @@ class Config:
     # False only as an escape hatch (--lenient-params).
     strict_params: bool = True
     # State file writes are coalesced to at most one per `save_delay` seconds
-    # (0: write on every change); the server flushes on stop.
-    save_delay: float = 0.2
+    # (0: write on every change), and spaced by at least ten times the last
+    # write's duration; the server flushes on stop.
+    save_delay: float = 1.0
 
 
 @dataclass
