@@ -120,10 +120,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subscriptions", type=int, default=1000)
     parser.add_argument("--timeout", type=float, default=1800, help="seconds to wait for every document")
+    parser.add_argument("--worker-concurrency", type=int, default=2,
+                        help="the worker's pool processes (the Procfile's --concurrency)")
     args = parser.parse_args()
     n = args.subscriptions
 
-    with tempfile.TemporaryDirectory(prefix="bench-renewals-") as tmp, Stack(Path(tmp)) as stack:
+    with tempfile.TemporaryDirectory(prefix="bench-renewals-") as tmp, Stack(Path(tmp), worker_concurrency=args.worker_concurrency) as stack:
         api = stripe.StripeClient(KEY, base_addresses={"api": stack.emulator_url}, max_network_retries=2)
         counter = Counter(stack.env["DATABASE_URL"])
         [price] = api.v1.prices.list({"lookup_keys": ["coffee-club-plus-monthly"]}).data
@@ -187,7 +189,7 @@ def main() -> None:
             "database": "postgresql" if stack.env["DATABASE_URL"].startswith("postgres") else "sqlite",
             "broker": "redis" if os.environ.get("REDIS_URL") else "filesystem",
             "subscriptions": n,
-            "worker_concurrency": 2,
+            "worker_concurrency": args.worker_concurrency,
             "gunicorn": {"workers": stack.web_workers, "threads": stack.threads},
             "setup_seconds": round(setup_seconds, 1),
             "clock_advance_seconds": round(clock_seconds, 2),

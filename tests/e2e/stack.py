@@ -50,7 +50,7 @@ def wait_http(url: str, timeout: float = 60) -> None:
 
 class Stack:
     def __init__(self, directory: Path, *, worker: bool = True, web_workers: int = 2, threads: int = 4,
-                 create_database=None):
+                 worker_concurrency: int = 2, create_database=None):
         self.dir = Path(directory)
         # A function given the new database's name (PostgreSQL) or file (SQLite)
         # that creates it already migrated (the tests copy their template,
@@ -59,6 +59,7 @@ class Stack:
         self.worker = worker
         self.web_workers = web_workers
         self.threads = threads
+        self.worker_concurrency = worker_concurrency
         self.web_port = free_port()
         self.emulator_port = free_port()
         self.url = f"http://127.0.0.1:{self.web_port}"
@@ -147,7 +148,7 @@ class Stack:
                             "--access-logfile", "-"])
         if self.worker:
             self._spawn("worker", [str(Path(PYTHON).parent / "celery"), "-A", "config", "worker", "--loglevel=INFO",
-                                   "--concurrency=2", "--without-mingle", "--without-gossip", "--without-heartbeat"])
+                                   f"--concurrency={self.worker_concurrency}", "--without-mingle", "--without-gossip", "--without-heartbeat"])
         wait_http(self.url + "/")
         return self
 
