@@ -151,7 +151,8 @@ def audit_series(*, series: str, year: int, counter_last: int | None = None) -> 
         if issued_at is not None:
             previous_issued, previous_number = issued_at, number
         if not pdf or rendered_at is None:
-            audit.without_pdf.append(number)
+            if kind in Document.RENDERED_AT_ISSUE:  # a receipt's is rendered on its first download
+                audit.without_pdf.append(number)
         elif sha256 and _file_sha256(pdf) != sha256:
             audit.mismatches.append(f"{number}: its stored PDF is not the one issued (SHA-256 differs, or missing)")
     audit.last = max(previous, counter_last or 0) or None

@@ -87,8 +87,9 @@ class DocumentSerializer(serializers.ModelSerializer):
     vat_breakdown = serializers.SerializerMethodField()
     pdf_url = serializers.SerializerMethodField(help_text="Download the PDF (a Factur-X e-invoice for invoices "
                                                           "and credit notes).")
-    pdf_rendered = serializers.SerializerMethodField(help_text="False while the PDF is being made: downloading it "
-                                                               "then makes it at once.")
+    pdf_rendered = serializers.SerializerMethodField(help_text="False while the PDF is being made, and for a "
+                                                               "receipt until its first download: downloading it "
+                                                               "then makes it at once (the same file whenever).")
 
     class Meta:
         model = Document

@@ -16,7 +16,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from billing.selectors import document_list_for_viewer
-from billing.services import document_render_pdf
+from billing.services import document_pdf_ensure
 from catalog.models import Product
 from core.signed_links import LinkState, request_link_state
 from orders.models import OrderLine
@@ -109,10 +109,9 @@ class DocumentViewSet(viewsets.ReadOnlyModelViewSet):
             filter_backends=[], pagination_class=None)
     def pdf(self, request, pk=None):
         document = self.get_object()
-        if not document.has_pdf or not document.pdf.storage.exists(document.pdf.name):
-            # Not rendered yet (the worker is behind): render it now, from
-            # the same snapshot, as the download page does.
-            document = document_render_pdf(document_id=document.pk)
+        # Rendered now if it is not yet (a receipt's first download), as the
+        # download page does.
+        document = document_pdf_ensure(document=document)
         response = FileResponse(document.pdf.open("rb"), as_attachment=True, filename=document.pdf_filename,
                                 content_type="application/pdf")
         response["Cache-Control"] = "private, no-store"

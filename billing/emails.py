@@ -1,5 +1,8 @@
-"""Documents by e-mail: an invoice (its receipt attached) or a credit note,
-sent once to the customer with its PDF, through the e-mail outbox (core.email).
+"""Documents by e-mail: an invoice (with a link to its receipt) or a credit
+note, sent once to the customer with its PDF, through the e-mail outbox
+(core.email). The receipt is a link, not an attachment: its PDF is rendered on
+its first download (billing.models.Document.RENDERED_AT_ISSUE), so the e-mail
+waits for no second render and says the same whenever it is written.
 
 The links in them are signed (core.signed_links): the order's page (the path
 the caller gave billing at issue time: billing reads no order) and the
@@ -47,10 +50,10 @@ def document_email_key(document_id: int) -> str:
 
 
 def document_send_email(*, document_id: int) -> Document:
-    """E-mail an invoice to its customer with its PDF and its receipt's PDF
-    attached, or a credit note with its PDF: written once to the outbox
+    """E-mail an invoice to its customer with its PDF attached and a link to
+    its receipt, or a credit note with its PDF: written once to the outbox
     (core.email), sent after commit; `emailed_at` is set when the mail server
-    took it (on_email_sent). The PDFs are rendered first, outside any
+    took it (on_email_sent). The PDF is rendered first, outside any
     transaction; the outbox row is written in a short one holding no lock
     while anything slow runs."""
     document = Document.objects.get(pk=document_id)
@@ -61,11 +64,9 @@ def document_send_email(*, document_id: int) -> Document:
     if not document.customer_email:
         logger.warning("document %s has no e-mail address; not sent", document.number)
         return document
-    # PDFs first, outside the e-mail transaction (no-ops when already rendered).
+    # The PDF first, outside the e-mail transaction (a no-op when rendered).
     document = document_render_pdf(document_id=document.pk)
     receipt = Document.objects.filter(kind=Document.Kind.RECEIPT, related_document=document).first()
-    if receipt is not None:
-        receipt = document_render_pdf(document_id=receipt.pk)
 
     if document.kind == Document.Kind.CREDIT_NOTE:
         message = _credit_note_email(document=document)
@@ -93,7 +94,7 @@ def documents_without_email(*, issued_before) -> QuerySet[Document]:
 
 def on_email_sent(sender, *, email, **kwargs) -> None:
     """core.signals.email_sent: a document's e-mail left; the invoice and its
-    receipt (attached) are marked e-mailed."""
+    receipt (linked) are marked e-mailed."""
     if not (email.key or "").startswith(EMAIL_KEY_PREFIX):
         return
     document_id = int(email.key[len(EMAIL_KEY_PREFIX):])
@@ -126,11 +127,9 @@ def _invoice_email(*, document: Document, receipt: Document | None) -> EmailMult
         "invoice_url": document_download_url(document),
         "receipt_url": document_download_url(receipt) if receipt else "",
     }
-    attachments = [_pdf(document)]
-    if receipt is not None and receipt.has_pdf:
-        attachments.append(_pdf(receipt))
+    # The invoice only: the receipt is linked (rendered on its first download).
     return templated_email(template="billing/email/invoice", context=context, to=[document.customer_email],
-                           attachments=attachments)
+                           attachments=[_pdf(document)])
 
 
 def _credit_note_email(*, document: Document) -> EmailMultiAlternatives:

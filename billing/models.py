@@ -58,6 +58,11 @@ class Document(models.Model):
     # account was deleted: the snapshot keeps the buyer).
     MUTABLE_FIELDS = frozenset({"pdf", "pdf_rendered_at", "emailed_at", "pdf_sha256", "customer"})
     PDF_FIELDS = frozenset({"pdf", "pdf_rendered_at", "pdf_sha256"})
+    # Rendered by a worker as soon as they are issued (then e-mailed). A
+    # receipt's PDF is rendered on its first download (the customer's, a
+    # signed link's, staff's, the API's) or by the accountants' export:
+    # the same bytes whenever that is, since it comes from the snapshot only.
+    RENDERED_AT_ISSUE = (Kind.INVOICE, Kind.CREDIT_NOTE)
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
     # Gapless numbering: series + year + sequence, e.g. INV-2026-000001.
@@ -142,6 +147,11 @@ class Document(models.Model):
     @property
     def has_pdf(self) -> bool:
         return bool(self.pdf) and self.pdf_rendered_at is not None
+
+    @property
+    def pdf_rendered_on_download(self) -> bool:
+        """A receipt: no PDF until someone downloads it (not a fault)."""
+        return self.kind not in self.RENDERED_AT_ISSUE
 
     @classmethod
     def sign_of(cls, kind: str) -> int:

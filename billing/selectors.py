@@ -84,6 +84,8 @@ def document_list_for_viewer(*, user) -> QuerySet[Document]:
 
 
 def documents_without_pdf(*, issued_before) -> QuerySet[Document]:
-    """Documents issued before `issued_before` whose PDF is still not rendered
-    (the render sweep retries them; these are the ones it has not caught yet)."""
-    return Document.objects.filter(pdf_rendered_at__isnull=True, issued_at__lt=issued_before)
+    """Invoices and credit notes issued before `issued_before` whose PDF is
+    still not rendered (the render sweep retries them). Not receipts: theirs
+    is rendered on their first download, so none is no fault."""
+    return Document.objects.filter(kind__in=Document.RENDERED_AT_ISSUE, pdf_rendered_at__isnull=True,
+                                   issued_at__lt=issued_before)

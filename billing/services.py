@@ -452,6 +452,18 @@ def document_render_pdf(*, document_id: int) -> Document:
     return document
 
 
+def document_pdf_ensure(*, document: Document) -> Document:
+    """The document with its PDF in storage, for a download or an export: as
+    it is, or rendered now (a receipt's first download, a worker behind, a
+    file lost from storage). The same snapshot gives the same bytes, so this
+    is the file a worker would have stored; two first downloads at once both
+    render and the first to store wins (document_render_pdf). Call it
+    outside any transaction."""
+    if _pdf_is_stored(document):
+        return document
+    return document_render_pdf(document_id=document.pk)
+
+
 def document_pdf_bytes(*, document: Document) -> bytes:
     with document.pdf.open("rb") as handle:
         return handle.read()

@@ -2,10 +2,12 @@
 
 render_document_pdf renders a document's PDF, then (invoices and credit
 notes) writes its e-mail to the outbox (core.email: sent after commit, retried
-by core.tasks.send_unsent_emails). Whoever issues documents enqueues the
-rendering (orders.tasks, subscriptions.tasks, payments.tasks);
-render_missing_pdfs (beat) picks up any document left without a PDF, or with
-its PDF and without its e-mail. Rendering runs outside any transaction; only
+by core.tasks.send_unsent_emails). Whoever issues an invoice or a credit note
+enqueues its rendering (orders.tasks, subscriptions.tasks, payments.refunds);
+a receipt is rendered on its first download (billing.services.
+document_pdf_ensure), not here. render_missing_pdfs (beat) picks up any
+invoice or credit note left without a PDF, or with its PDF and without its
+e-mail. Rendering runs outside any transaction; only
 storing the PDF takes the document's row lock (billing.services).
 
 Each task calls one service, and each service is guarded (row lock + state),
@@ -26,7 +28,7 @@ from django.utils import timezone
 
 from . import pdf_engine, rendering
 from .emails import EMAILED_KINDS, document_send_email, documents_without_email
-from .models import Document
+from .selectors import documents_without_pdf
 from .services import document_render_pdf
 
 logger = logging.getLogger(__name__)
@@ -80,15 +82,16 @@ def send_document_email(document_id: int) -> None:
 
 @shared_task(name="billing.tasks.render_missing_pdfs", acks_late=True)
 def render_missing_pdfs() -> int:
-    """Enqueue rendering for documents issued a while ago and still without a
-    PDF, and the e-mail of invoices and credit notes rendered but never
-    written to the outbox (a worker died, a message was lost). Returns how
-    many were enqueued. Only ids are read here: the rendering runs in
-    render_document_pdf, outside any transaction."""
+    """Enqueue rendering for invoices and credit notes issued a while ago and
+    still without a PDF, and the e-mail of those rendered but never written to
+    the outbox (a worker died, a message was lost). Receipts are left alone:
+    their first download renders them. Returns how many were enqueued. Only
+    ids are read here: the rendering runs in render_document_pdf, outside any
+    transaction."""
     before = timezone.now() - timedelta(seconds=settings.BILLING_RENDER_SWEEP_AFTER_SECONDS)
     batch = settings.BILLING_RENDER_SWEEP_BATCH
     ids = list(
-        Document.objects.filter(pdf_rendered_at__isnull=True, issued_at__lte=before)
+        documents_without_pdf(issued_before=before)
         .order_by("issued_at")
         .values_list("pk", flat=True)[:batch]
     )

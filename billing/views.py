@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET
 from core.signed_links import LinkState, link_error_response, request_link_state
 
 from .selectors import document_get, document_get_for_download
-from .services import document_render_pdf
+from .services import document_pdf_ensure
 
 
 @require_GET
@@ -23,10 +23,9 @@ def document_pdf(request, pk: int):
             return link_error_response(request, link)
     if document is None:
         raise Http404("No such document.")
-    if not document.has_pdf or not document.pdf.storage.exists(document.pdf.name):
-        # Not rendered yet (the worker is behind): render it now; it is the
-        # same snapshot, so the result is the one the worker would store.
-        document = document_render_pdf(document_id=document.pk)
+    # A receipt's first download renders it (so may a worker behind, or a
+    # lost file): from the same snapshot, so the same bytes.
+    document = document_pdf_ensure(document=document)
     response = FileResponse(
         document.pdf.open("rb"),
         as_attachment=True,

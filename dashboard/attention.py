@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 from django.urls import reverse
 from django.utils import timezone
 
+from billing.models import Document
 from billing.selectors import documents_without_pdf
 from core.selectors import emails_unsent
 from orders.selectors import orders_awaiting_payment_past_expiry
@@ -125,8 +126,10 @@ def pdfs_missing(user, now) -> Item | None:
     return Item(
         key="documents-without-pdf", label="Documents without PDF",
         count=documents_without_pdf(issued_before=before).count(),
-        url=_admin_list("billing_document", pdf_rendered_at__isnull="True", issued_at__lt=_iso(before)),
-        help="Issued but not rendered: the render sweep retries every 10 minutes.",
+        # Invoices and credit notes: a receipt's PDF is made on its first download.
+        url=_admin_list("billing_document", kind__in=",".join(Document.RENDERED_AT_ISSUE),
+                        pdf_rendered_at__isnull="True", issued_at__lt=_iso(before)),
+        help="Invoices and credit notes issued but not rendered: the render sweep retries every 10 minutes.",
     )
 
 

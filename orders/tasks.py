@@ -19,18 +19,16 @@ logger = logging.getLogger(__name__)
 @shared_task(name="orders.tasks.issue_order_documents", **RETRY_OPTIONS)
 def issue_order_documents(order_id: int) -> None:
     """Enqueued by orders.services.order_mark_paid on commit: the invoice and
-    receipt of the paid order, then their PDFs (the invoice is e-mailed once
-    rendered)."""
+    receipt of the paid order, then the invoice's PDF (e-mailed once
+    rendered). The receipt's PDF is rendered on its first download."""
     try:
-        invoice, receipt = documents.order_documents_issue(order_id=order_id)
+        invoice, _receipt = documents.order_documents_issue(order_id=order_id)
     except BillingError as exc:
         # Not transient (an unpaid order, lines not matching the total):
         # retrying cannot help; staff see it in the log.
         logger.error("documents not issued for order %s: %s", order_id, exc)
         return
     render_document_pdf.delay_on_commit(invoice.pk)
-    if receipt is not None:  # none for an order that cost nothing
-        render_document_pdf.delay_on_commit(receipt.pk)
 
 
 @shared_task(name="orders.tasks.send_order_links", **RETRY_OPTIONS)

@@ -19,14 +19,16 @@ logger = logging.getLogger(__name__)
 )
 def issue_subscription_invoice_documents(stripe_invoice_id: str) -> None:
     """Enqueued by the invoice.paid webhook: the invoice and receipt of a paid
-    Stripe invoice, then their PDFs (the invoice is e-mailed once rendered)."""
+    Stripe invoice, then the invoice's PDF (e-mailed once rendered). The
+    receipt's PDF is rendered on its first download."""
     try:
         issued = documents.subscription_invoice_documents_issue(stripe_invoice_id=stripe_invoice_id)
     except BillingError as exc:
         logger.error("documents not issued for Stripe invoice %s: %s", stripe_invoice_id, exc)
         return
-    for document in issued or ():
-        render_document_pdf.delay_on_commit(document.pk)
+    if issued is not None:
+        invoice, _receipt = issued
+        render_document_pdf.delay_on_commit(invoice.pk)
 
 
 @shared_task(name="subscriptions.tasks.send_subscription_notice", **RETRY_OPTIONS)

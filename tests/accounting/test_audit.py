@@ -22,7 +22,9 @@ def test_clean_series_pass(capsys):
     first = issue_invoice(day=date(2025, 5, 2))
     issue_invoice(day=date(2025, 5, 3))
     issue_credit_note(invoice=first, day=date(2025, 5, 4), amount=500)
-    for document in Document.objects.all():
+    # What the workers render; receipts wait for their first download, and
+    # are not counted as without PDF.
+    for document in Document.objects.exclude(kind=Document.Kind.RECEIPT):
         document_render_pdf(document_id=document.pk)
 
     report = audit_document_numbers()

@@ -173,3 +173,33 @@ def test_an_empty_period_exports_headers_only(request_export):
     with job.file.open("rb") as handle:
         archive, journal, summary = read_zip(handle.read())
     assert journal == [] and summary == [] and "README.txt" in archive.namelist()
+
+
+def test_receipts_nobody_downloaded_are_in_the_export_as_their_download_gives_them(march, request_export, client):
+    """The workers render invoices and credit notes; receipts wait for their
+    first download. The export renders those (outside its transaction) and
+    holds the very bytes a later download serves."""
+    from billing.rendering import snapshot_to_pdf
+
+    for document in Document.objects.exclude(kind=Document.Kind.RECEIPT):
+        document_render_pdf(document_id=document.pk)
+    receipts = Document.objects.filter(kind=Document.Kind.RECEIPT, issued_at__date__gte=date(2025, 3, 1),
+                                       issued_at__date__lt=date(2025, 4, 1))
+    assert receipts.count() == 3 and not any(r.has_pdf for r in receipts)
+
+    job = request_export(march)
+    assert job.status == ExportJob.Status.DONE, job.error
+    with job.file.open("rb") as handle:
+        archive, _, _ = read_zip(handle.read())
+    for receipt in receipts:
+        data = archive.read(f"receipts/{receipt.number}.pdf")
+        assert data == snapshot_to_pdf(snapshot=receipt.snapshot)
+        client.force_login(receipt.customer or _staff())
+        response = client.get(f"/documents/{receipt.pk}/pdf/")
+        assert response.status_code == 200 and b"".join(response.streaming_content) == data
+
+
+def _staff():
+    from tests.factories import UserFactory
+
+    return UserFactory(is_staff=True)

@@ -174,3 +174,40 @@ def test_document_html_has_no_whitespace_between_tags():
     html = document_html(snapshot=invoice.snapshot).strip()
     assert "\n<" not in html and ">\n" not in html and ">  <" not in html
     assert f"{order.number} <span class=\"muted\">of " in html
+
+
+def test_a_receipt_rendered_on_its_first_download_is_the_one_an_eager_render_gave(client, settings, monkeypatch):
+    """Receipts are rendered on their first download, however late: the file
+    is byte for byte the one a worker would have stored right after issuing,
+    whatever changed since (the seller's settings, the catalogue, the clock,
+    a credit note, other documents), in this process or another."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from billing.emails import document_download_url
+
+    mug = product(name="Blue mug", unit_amount=1250, rate="20")
+    _, invoice, receipt = issued_pair(lines=[(mug, 2)])
+    early = snapshot_to_pdf(snapshot=receipt.snapshot)  # what an eager worker stored before
+    assert not Document.objects.get(pk=receipt.pk).has_pdf
+
+    # Later: the seller moved, the product was renamed, the invoice credited,
+    # other orders paid, a year went by.
+    settings.SHOP_SELLER = {**settings.SHOP_SELLER, "name": "Renamed Shop SAS", "city": "Lyon"}
+    mug.name = "Renamed mug"
+    mug.save()
+    credit_note_issue(invoice_id=invoice.pk, amount=500, reason="Late delivery")
+    issued_pair()
+    a_year_later = timezone.now() + timedelta(days=366)
+    monkeypatch.setattr(timezone, "now", lambda: a_year_later)
+
+    response = client.get(document_download_url(receipt).removeprefix(settings.SITE_URL))
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert b"".join(response.streaming_content) == early
+    stored = Document.objects.get(pk=receipt.pk)
+    assert stored.pdf_sha256 == hashlib.sha256(early).hexdigest()
+    assert stored.pdf_rendered_at == a_year_later
+    assert "Blue mug" in pdf_text(stored) and "Renamed" not in pdf_text(stored)
+    # Another process renders it the same.
+    assert _render_in_a_new_process(receipt.snapshot) == early

@@ -7,6 +7,8 @@ from django.utils import timezone
 
 from billing import tasks
 from billing.models import Document
+from billing.rendering import snapshot_to_pdf
+from billing.services import document_pdf_bytes
 from orders import tasks as order_tasks
 from orders.documents import order_documents_issue
 from orders.models import Order
@@ -17,7 +19,7 @@ from tests.factories import OrderFactory
 pytestmark = pytest.mark.django_db
 
 
-def test_paying_an_order_issues_renders_and_emails(django_capture_on_commit_callbacks):
+def test_paying_an_order_issues_renders_and_emails(client, django_capture_on_commit_callbacks):
     order = OrderFactory()
     with django_capture_on_commit_callbacks(execute=True):
         order_mark_paid(order_id=order.pk, amount_paid=order.total, currency=order.currency,
@@ -27,7 +29,9 @@ def test_paying_an_order_issues_renders_and_emails(django_capture_on_commit_call
 
     invoice = Document.objects.get(order=order, kind=Document.Kind.INVOICE)
     receipt = Document.objects.get(order=order, kind=Document.Kind.RECEIPT)
-    assert invoice.has_pdf and receipt.has_pdf
+    # The invoice is rendered and e-mailed at once; the receipt's PDF waits
+    # for its first download (linked from the e-mail).
+    assert invoice.has_pdf and not receipt.has_pdf
     assert invoice.emailed_at is not None and receipt.emailed_at is not None
 
     assert len(mail.outbox) == 1
@@ -35,11 +39,17 @@ def test_paying_an_order_issues_renders_and_emails(django_capture_on_commit_call
     assert message.to == [order.email]
     assert invoice.number in message.subject and order.number in message.subject
     assert f"https://shop.example.com/orders/{order.reference}/" in message.body
-    assert [name for name, _, _ in message.attachments] == [f"{invoice.number}.pdf", f"{receipt.number}.pdf"]
-    assert all(mimetype == "application/pdf" for _, _, mimetype in message.attachments)
-    assert message.attachments[0][1].startswith(b"%PDF")
+    assert [name for name, _, _ in message.attachments] == [f"{invoice.number}.pdf"]
+    assert message.attachments[0][2] == "application/pdf"
+    assert message.attachments[0][1] == document_pdf_bytes(document=invoice)
+    receipt_link = next(link for link in _links(message.body) if link.startswith(f"/documents/{receipt.pk}/pdf/"))
+    assert f"Your receipt {receipt.number}" in message.body
     html, mimetype = message.alternatives[0]
-    assert mimetype == "text/html" and invoice.number in html
+    assert mimetype == "text/html" and invoice.number in html and receipt.number in html
+
+    response = client.get(receipt_link)
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert b"".join(response.streaming_content) == snapshot_to_pdf(snapshot=receipt.snapshot)
 
 
 def test_running_the_task_twice_gives_one_result(django_capture_on_commit_callbacks):
@@ -77,10 +87,11 @@ def test_sweep_renders_documents_left_without_pdf(settings, django_capture_on_co
 
     settings.BILLING_RENDER_SWEEP_AFTER_SECONDS = 0
     with django_capture_on_commit_callbacks(execute=True):
-        assert tasks.render_missing_pdfs.delay().get() == 2
+        assert tasks.render_missing_pdfs.delay().get() == 1
     invoice.refresh_from_db()
     receipt.refresh_from_db()
-    assert invoice.has_pdf and receipt.has_pdf
+    # The invoice; not the receipt, whose PDF is made on its first download.
+    assert invoice.has_pdf and not receipt.has_pdf
     assert len(mail.outbox) == 1  # the invoice's rendering goes on to e-mail it
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -161,7 +172,7 @@ def test_the_sweep_renders_outside_any_transaction(settings, monkeypatch):
     monkeypatch.setattr(services, "snapshot_to_pdf", render)
     order = PaidOrderFactory()
     invoice, receipt = order_documents_issue(order_id=order.pk)  # as if the worker died here
-    assert tasks.render_missing_pdfs.delay().get() == 2
-    assert rendered_inside == [False, False]
-    assert Document.objects.filter(pk__in=[invoice.pk, receipt.pk], pdf_rendered_at__isnull=False).count() == 2
+    assert tasks.render_missing_pdfs.delay().get() == 1
+    assert rendered_inside == [False]
+    assert Document.objects.filter(pk__in=[invoice.pk, receipt.pk], pdf_rendered_at__isnull=False).count() == 1
     assert len(mail.outbox) == 1

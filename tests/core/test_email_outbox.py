@@ -68,7 +68,7 @@ def test_smtp_down_the_documents_are_issued_and_the_email_is_sent_once_when_it_i
 
     invoice = Document.objects.get(order=order, kind=Document.Kind.INVOICE)
     receipt = Document.objects.get(order=order, kind=Document.Kind.RECEIPT)
-    assert invoice.has_pdf and receipt.has_pdf
+    assert invoice.has_pdf and not receipt.has_pdf  # the receipt's is made on its first download
     assert invoice.emailed_at is None and mail.outbox == []
     [unsent] = emails_unsent()
     assert unsent.to == [order.email] and invoice.number in unsent.subject
@@ -96,7 +96,8 @@ def test_smtp_down_the_documents_are_issued_and_the_email_is_sent_once_when_it_i
     assert len(mail.outbox) == 1
     [message] = mail.outbox
     assert message.to == [order.email] and invoice.number in message.subject
-    assert [name for name, _, _ in message.attachments] == [f"{invoice.number}.pdf", f"{receipt.number}.pdf"]
+    assert [name for name, _, _ in message.attachments] == [f"{invoice.number}.pdf"]
+    assert receipt.number in message.body  # linked
     assert message.attachments[0][1] == invoice.pdf.open("rb").read()
     assert message.alternatives[0][1] == "text/html"
     invoice.refresh_from_db()
@@ -106,8 +107,7 @@ def test_smtp_down_the_documents_are_issued_and_the_email_is_sent_once_when_it_i
     sent = OutgoingEmail.objects.get()
     assert sent.last_error == "" and sent.attempts == 3
     # The PDFs are in storage: the sent row keeps the attachments' names only.
-    assert sent.attachments == [{"filename": f"{invoice.number}.pdf", "mimetype": "application/pdf"},
-                                {"filename": f"{receipt.number}.pdf", "mimetype": "application/pdf"}]
+    assert sent.attachments == [{"filename": f"{invoice.number}.pdf", "mimetype": "application/pdf"}]
 
 
 def test_staff_send_an_unsent_email_again_from_admin(settings, smtp_down, billing_media_root,

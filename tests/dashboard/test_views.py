@@ -116,3 +116,21 @@ def test_emails_not_sent_are_listed_for_staff_who_may_see_them(client, db):
     listing = client.get(url.replace("&amp;", "&")).content.decode()
     assert "Your invoice" in listing and "Connection refused" in listing
     assert "Just written" not in listing and "eve@example.com" not in listing
+
+
+def test_receipts_waiting_for_their_first_download_are_not_documents_without_pdf(client, support, db):
+    """A receipt's PDF is made on its first download: no PDF yet is no fault.
+    An invoice without its PDF is one, and the link lists just it."""
+    from billing.services import receipt_issue
+    from tests.billing.factories import subscription_invoice
+
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    invoice = subscription_invoice(stripe_invoice_id="in_dash_pdf", issued_at=an_hour_ago)
+    receipt_issue(invoice=invoice, issued_at=an_hour_ago)
+    client.force_login(support)
+    index = client.get("/admin/").content.decode()
+    item = re.search(r'data-item="documents-without-pdf">\s*<a href="([^"]+)"><span class="count" '
+                     r'data-role="count">(\d+)<', index)
+    assert item.group(2) == "1"
+    listing = client.get(item.group(1).replace("&amp;", "&")).content.decode()
+    assert invoice.number in listing and "RCT-" not in listing

@@ -89,7 +89,7 @@ def test_buy_two_products_pay_and_download_the_invoice(stack, page):
     assert first in text and second in text
     assert "VAT 5.5%" in text and "VAT 20%" in text  # the breakdown per rate
     assert total in text  # the total the account shows is the invoice's
-    # The worker e-mails the invoice once both PDFs are rendered.
+    # The worker e-mails the invoice once its PDF is rendered (the receipt is linked).
     deadline = time.monotonic() + 30
     while number not in "".join(stack.mails()) and time.monotonic() < deadline:
         time.sleep(0.2)
