@@ -78,6 +78,46 @@ class Counter:
     def __init__(self, database_url: str):
         self.url = database_url
 
+    TIMELINE = (
+        "SELECT type, COUNT(*), MIN(received_at), MAX(received_at), MAX(processed_at) FROM payments_webhookevent"
+        " WHERE received_at >= %s GROUP BY type ORDER BY type"
+    )
+
+    def timeline(self, since: float) -> dict:
+        """When the events of the renewals arrived and were processed, in
+        seconds after the clock advance (where the time went)."""
+        from datetime import datetime, timezone
+
+        start = datetime.fromtimestamp(since, tz=timezone.utc)
+        if self.url.startswith("sqlite:///"):
+            import sqlite3
+
+            with sqlite3.connect(self.url[len("sqlite:///"):], timeout=30) as conn:
+                rows = conn.execute(self.TIMELINE.replace("%s", "?"), (start.isoformat(" "),)).fetchall()
+            rows = [(t, n, *(datetime.fromisoformat(v).replace(tzinfo=timezone.utc) if v else None
+                              for v in rest)) for t, n, *rest in rows]
+        else:
+            import psycopg
+
+            with psycopg.connect(self.url) as conn:
+                rows = conn.execute(self.TIMELINE, (start,)).fetchall()
+
+        def after(value):
+            return round(value.timestamp() - since, 1) if value else None
+
+        return {t: {"events": n, "first_received_s": after(first), "last_received_s": after(last),
+                    "last_processed_s": after(done)} for t, n, first, last, done in rows}
+
+    def sessions(self) -> int | None:
+        """Connections opened to the database so far (PostgreSQL 14+)."""
+        if self.url.startswith("sqlite:///"):
+            return None
+        import psycopg
+
+        with psycopg.connect(self.url) as conn:
+            return conn.execute("SELECT sessions FROM pg_stat_database WHERE datname = current_database()"
+                                ).fetchone()[0]
+
     def counts(self) -> tuple[int, int, int, int]:
         if self.url.startswith("sqlite:///"):
             import sqlite3
@@ -156,7 +196,8 @@ def main() -> None:
         assert before[0] == 0, f"set-up issued documents: {before}"
 
         print(f"advancing the clock across the month boundary ({n} renewals)…", flush=True)
-        t0 = time.monotonic()
+        sessions_before = counter.sessions()
+        t0, t0_wall = time.monotonic(), time.time()
         api.v1.test_helpers.test_clocks.advance(clock.id, {"frozen_time": period_end + 3600})
         while api.v1.test_helpers.test_clocks.retrieve(clock.id).status != "ready":
             time.sleep(0.2)
@@ -201,6 +242,10 @@ def main() -> None:
             "documents": {"invoices": issued, "invoice_pdfs": invoices_rendered, "receipts": receipts,
                           "invoices_emailed": emailed},
             "webhook_deliveries_5xx": failed,
+            "events_timeline": counter.timeline(t0_wall),
+            # Each counter poll (every 0.5 s) opens one too.
+            "database_connections_opened": (counter.sessions() - sessions_before) if sessions_before is not None
+            else None,
             "worker_peak_rss_mib": {
                 "main": round(peak.get(worker_main, 0) / 1024, 1),
                 "pool_max": round(max((v for p, v in peak.items() if p != worker_main), default=0) / 1024, 1),
