@@ -1,6 +1,6 @@
 """Checkout under a rush, over HTTP, against gunicorn run as the Procfile runs
-it (2 workers x 4 threads) with the Stripe emulator in its own process. Two
-rushes in one run, each of N buyers (default 100) posting the checkout form at
+it (workers and threads read from the Procfile; --workers/--threads to try
+others) with the Stripe emulator in its own process. Two rushes in one run, each of N buyers (default 100) posting the checkout form at
 the same moment:
 
 - scarcity: N buyers for a few units (--stock, default 10) of one product: no
@@ -54,7 +54,13 @@ from bench.common import ROOT, BenchDatabase, report, setup_django, summary_ms  
 API_KEY = "sk_test_emulatorOfflineShopKey000000000"
 FORM = {"billing_name": "Bench Buyer", "billing_company": "", "billing_line1": "1 rue du Banc",
         "billing_postal_code": "75001", "billing_city": "Paris", "billing_country": "FR", "vat_id": ""}
-WORKERS, THREADS = 2, 4  # as the Procfile runs gunicorn
+
+
+def procfile_gunicorn() -> tuple[int, int]:
+    """(workers, threads) as the Procfile runs gunicorn."""
+    web = next(line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web:"))
+    workers, threads = re.search(r"--workers (\d+)", web), re.search(r"--threads (\d+)", web)
+    return int(workers.group(1)) if workers else 1, int(threads.group(1)) if threads else 1
 
 
 def free_port() -> int:
@@ -306,7 +312,11 @@ def main() -> int:
     parser.add_argument("--stock", type=int, default=10, help="units for the scarcity rush")
     parser.add_argument("--capacity-stock", type=int, default=None,
                         help="units for the capacity rush (default: as many as buyers)")
+    parser.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: the Procfile's)")
+    parser.add_argument("--threads", type=int, default=None, help="threads per worker (default: the Procfile's)")
     args = parser.parse_args()
+    workers, threads = procfile_gunicorn()
+    workers, threads = args.workers or workers, args.threads or threads
     capacity_stock = args.capacity_stock if args.capacity_stock is not None else args.buyers
     processes = []
     with BenchDatabase() as db:
@@ -335,7 +345,7 @@ def main() -> int:
             processes.append(emulator)
             gunicorn = subprocess.Popen(
                 [str(Path(sys.executable).parent / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{web_port}",
-                 "--workers", str(WORKERS), "--threads", str(THREADS), "--log-level", "warning"],
+                 "--workers", str(workers), "--threads", str(threads), "--log-level", "warning"],
                 cwd=ROOT, env=env)
             processes.append(gunicorn)
             wait_for(emulator_url + "/v1/balance")
@@ -360,7 +370,8 @@ def main() -> int:
 
         figures = {
             "database": db.kind,
-            "server": f"gunicorn, {WORKERS} workers x {THREADS} threads",
+            "server": f"gunicorn, {workers} workers x {threads} threads",
+            "as_procfile": (workers, threads) == procfile_gunicorn(),
             "buyers": args.buyers,
             "capacity_orders_per_s": capacity["orders_per_s"],
             "scarcity_orders_per_s_while_selling": (scarcity.get("selling") or {}).get("orders_per_s"),
