@@ -292,7 +292,8 @@ def check_out_rush(buyers: list, product, watch_db: BenchDatabase, gunicorn, emu
     }
     if placed and stock < len(buyers):
         # When the stock ran out: the last unit taken (its order's creation
-        # time, just before the stock UPDATE's commit) and the last winner's answer.
+        # time, a few statements before the stock UPDATE and the commit) and
+        # the last winner's answer.
         last = max(orders.values_list("created_at", flat=True))
         sold_out = last.timestamp() - started_at
         last_answer = max(paying) if paying else None

@@ -134,16 +134,6 @@ def order_place(
             discount_code_reserve(discount)
             discount_code_find(code=discount_code, currency=quote.currency, subtotal=quote.subtotal, email=email,
                                customer=customer)
-        # Lock-free reservation in a stable order (by id), so concurrent
-        # orders on several products cannot deadlock each other.
-        for pk in sorted(merged):
-            taken = Product.objects.filter(pk=pk, active=True, stock__gte=merged[pk]).update(
-                stock=F("stock") - merged[pk]
-            )
-            if not taken:
-                available = Product.objects.filter(pk=pk).values_list("stock", flat=True).first() or 0
-                raise OutOfStock(products[pk], available)
-
         order = Order.objects.create(
             customer=customer if customer is not None and customer.is_authenticated else None,
             email=email,
@@ -184,6 +174,18 @@ def order_place(
             action="order.placed", actor=order.customer or "customer", actor_label=order.email, order=order,
             message=f"Order placed: {format_money(order.total, order.currency)}",
         )
+        # The stock last: its UPDATE locks the product's row until the commit,
+        # and every buyer of that product waits on it, so it is held for this
+        # statement and the commit only (not for the inserts above, which a
+        # refusal here rolls back). Taken in a stable order (by id), so
+        # concurrent orders on several products cannot deadlock each other.
+        for pk in sorted(merged):
+            taken = Product.objects.filter(pk=pk, active=True, stock__gte=merged[pk]).update(
+                stock=F("stock") - merged[pk]
+            )
+            if not taken:
+                available = Product.objects.filter(pk=pk).values_list("stock", flat=True).first() or 0
+                raise OutOfStock(products[pk], available)
     logger.info("order placed: %s total=%s %s", order.number, order.total, order.currency)
     return order
 
