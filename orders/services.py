@@ -9,7 +9,8 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import DateTimeField, F, Value
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from audit.services import audit_record
@@ -114,7 +115,9 @@ def order_place(
             raise OutOfStock(products[pk], products[pk].stock)
     if vat_check is not None and vat_check.vat_id != billing.vat_id.replace(" ", "").upper():
         raise OrderError("The VAT id check is not for this VAT id.")
-    priced = [(products[pk], q) for pk, q in merged.items()]
+    # Lines as the cart shows them (by product name), whatever order the items
+    # came in: the quote's key and the discount's split follow the lines' order.
+    priced = sorted(((products[pk], q) for pk, q in merged.items()), key=lambda pq: (pq[0].name, pq[0].pk))
     quote = order_quote(items=priced, country=billing.country, vat_check=vat_check)
     discount = None
     if normalize_code(discount_code):
@@ -131,16 +134,6 @@ def order_place(
             discount_code_reserve(discount)
             discount_code_find(code=discount_code, currency=quote.currency, subtotal=quote.subtotal, email=email,
                                customer=customer)
-        # Lock-free reservation in a stable order (by id), so concurrent
-        # orders on several products cannot deadlock each other.
-        for pk in sorted(merged):
-            taken = Product.objects.filter(pk=pk, active=True, stock__gte=merged[pk]).update(
-                stock=F("stock") - merged[pk]
-            )
-            if not taken:
-                available = Product.objects.filter(pk=pk).values_list("stock", flat=True).first() or 0
-                raise OutOfStock(products[pk], available)
-
         order = Order.objects.create(
             customer=customer if customer is not None and customer.is_authenticated else None,
             email=email,
@@ -181,6 +174,18 @@ def order_place(
             action="order.placed", actor=order.customer or "customer", actor_label=order.email, order=order,
             message=f"Order placed: {format_money(order.total, order.currency)}",
         )
+        # The stock last: its UPDATE locks the product's row until the commit,
+        # and every buyer of that product waits on it, so it is held for this
+        # statement and the commit only (not for the inserts above, which a
+        # refusal here rolls back). Taken in a stable order (by id), so
+        # concurrent orders on several products cannot deadlock each other.
+        for pk in sorted(merged):
+            taken = Product.objects.filter(pk=pk, active=True, stock__gte=merged[pk]).update(
+                stock=F("stock") - merged[pk]
+            )
+            if not taken:
+                available = Product.objects.filter(pk=pk).values_list("stock", flat=True).first() or 0
+                raise OutOfStock(products[pk], available)
     logger.info("order placed: %s total=%s %s", order.number, order.total, order.currency)
     return order
 
@@ -209,16 +214,18 @@ def _reserve_stock_again(order: Order) -> bool:
     return True
 
 
-def order_attach_checkout_session(*, order_id: int, session_id: str, url: str, expires_at) -> Order:
+def order_attach_checkout_session(*, order_id: int, session_id: str, url: str, expires_at) -> None:
     """Link the order to its Checkout Session. The reservation lasts as long as
-    the session can be paid (Stripe's minimum lifetime may exceed ours)."""
-    with transaction.atomic():
-        order = _lock(order_id)
-        order.stripe_checkout_session_id = session_id
-        order.checkout_url = url
-        order.expires_at = max(order.expires_at, expires_at)
-        order.save(update_fields=["stripe_checkout_session_id", "checkout_url", "expires_at"])
-    return order
+    the session can be paid (Stripe's minimum lifetime may exceed ours).
+
+    One UPDATE (atomic by itself, no lock held across statements): the later
+    of the two expiry times is taken by the database, so an expiry moved
+    meanwhile is never shortened."""
+    Order.objects.filter(pk=order_id).update(
+        stripe_checkout_session_id=session_id,
+        checkout_url=url,
+        expires_at=Greatest(F("expires_at"), Value(expires_at, output_field=DateTimeField())),
+    )
 
 
 def order_mark_paid(

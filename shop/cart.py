@@ -218,9 +218,10 @@ class Cart:
         return discount_code_find(code=code, currency=base.currency, subtotal=base.subtotal, email=email,
                                   customer=customer)
 
-    def as_cart_items(self) -> list[CartItem]:
-        """What orders.services.order_place takes: ids and quantities only."""
-        return [CartItem(product_id=line.product.pk, quantity=line.quantity) for line in self._lines]
+    def stored_items(self) -> list[CartItem]:
+        """The ids and quantities the session holds, without reading the
+        products (order_place reads them, and refuses one no longer sold)."""
+        return [CartItem(product_id=int(key), quantity=q) for key, q in self._items.items()]
 
     # -- internals ------------------------------------------------------------
 
@@ -234,7 +235,7 @@ class Cart:
                 del self._items[key]
             self._save(reset=False)
         lines = [CartLine(product=products[int(key)], quantity=q) for key, q in self._items.items()]
-        lines.sort(key=lambda line: line.product.name)
+        lines.sort(key=lambda line: (line.product.name, line.product.pk))  # as order_place orders them
         return lines
 
     def _get_product(self, product_id) -> Product:

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from billing.selectors import document_list_for_customer
@@ -272,9 +273,11 @@ def checkout(request):
                 placed = request.session.get(CHECKOUT_PLACED_KEY)
                 cart = Cart(request)
                 order = placed_before = None
-                if cart.lines():
+                if cart:
+                    # The cart as stored now (ids and quantities); order_place
+                    # reads the products, their prices and stock itself.
                     order = order_place(
-                        items=cart.as_cart_items(),
+                        items=cart.stored_items(),
                         email=form.cleaned_data["email"],
                         billing=billing,
                         customer=request.user if request.user.is_authenticated else None,
@@ -286,8 +289,7 @@ def checkout(request):
                     cart.clear()
                     request.session[CHECKOUT_PLACED_KEY] = str(order.reference)
                     if _session_in_db(request):
-                        request.session.save()  # inside the lock, for the request waiting on it
-                        request.session.modified = False  # saved: not again after the response
+                        _save_session(request)  # inside the lock, for the request waiting on it
                 elif placed:
                     placed_before = Order.objects.filter(reference=placed).first()
         except QuoteChanged as changed:
@@ -349,9 +351,24 @@ def _lock_session(request) -> None:
     is then seen. (Sessions in another backend: no lock, as before.)"""
     if not _session_in_db(request):
         return
-    key = request.session.session_key
-    list(Session.objects.select_for_update().filter(session_key=key).values_list("pk", flat=True))
-    request.session._session_cache = request.session.load()  # noqa: SLF001 (the fresh row)
+    session = request.session
+    # One statement: the row locked and read (what SessionStore.load reads:
+    # an expired session is an empty one).
+    data = (Session.objects.select_for_update()
+            .filter(session_key=session.session_key, expire_date__gt=timezone.now())
+            .values_list("session_data", flat=True).first())
+    if data is None:
+        session._session_key = None  # noqa: SLF001 (gone meanwhile: a new session, as SessionStore.load does)
+    session._session_cache = session.decode(data) if data is not None else {}  # noqa: SLF001 (the fresh row)
+
+
+def _save_session(request) -> None:
+    """Write the session now, in the caller's transaction (under the lock
+    _lock_session took): one UPDATE, without the savepoint SessionStore.save
+    opens; not saved again after the response."""
+    session = request.session
+    session.create_model_instance(session._get_session(no_load=False)).save(force_update=True)  # noqa: SLF001
+    session.modified = False
 
 
 def _to_payment_page(request, order: Order):

@@ -1,6 +1,7 @@
 """Placing orders and moving them through their states."""
 
 import threading
+from datetime import timedelta
 
 import pytest
 from django.db import connection
@@ -10,6 +11,7 @@ from orders.models import Order
 from orders.services import (
     BillingDetails,
     CartItem,
+    order_attach_checkout_session,
     order_cancel,
     order_expire,
     order_mark_paid,
@@ -84,6 +86,31 @@ def test_empty_cart_and_inactive_product_are_refused():
     gone = ProductFactory(active=False)
     with pytest.raises(OrderError, match="no longer sold"):
         place((gone, 1))
+
+
+@pytest.mark.django_db
+def test_lines_are_in_the_carts_order_whatever_order_the_items_come_in():
+    # The checkout passes the session's items as stored; the order (and its
+    # invoice) lists them as the cart does, by product name.
+    zinc, amber = ProductFactory(name="Zinc tray", stock=3), ProductFactory(name="Amber glass", stock=3)
+    order = place((zinc, 1), (amber, 2))
+    assert [(line.name, line.quantity) for line in order.lines.all()] == [("Amber glass", 2), ("Zinc tray", 1)]
+
+
+@pytest.mark.django_db
+def test_attaching_the_checkout_session_never_shortens_the_reservation():
+    order = OrderFactory()
+    reserved_until = order.expires_at
+    order_attach_checkout_session(order_id=order.pk, session_id="cs_test_1", url="https://pay.example/1",
+                                  expires_at=reserved_until - timedelta(minutes=5))
+    order.refresh_from_db()
+    assert (order.stripe_checkout_session_id, order.checkout_url) == ("cs_test_1", "https://pay.example/1")
+    assert order.expires_at == reserved_until
+    later = reserved_until + timedelta(minutes=10)
+    order_attach_checkout_session(order_id=order.pk, session_id="cs_test_2", url="https://pay.example/2",
+                                  expires_at=later)
+    order.refresh_from_db()
+    assert (order.stripe_checkout_session_id, order.expires_at) == ("cs_test_2", later)
 
 
 @pytest.mark.django_db(transaction=True)

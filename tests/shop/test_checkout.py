@@ -280,3 +280,17 @@ def test_a_sold_out_product_is_refused_before_any_lock_or_write(client, mug):
     written = [q["sql"] for q in queries.captured_queries
                if q["sql"].split()[0].upper() in ("UPDATE", "INSERT", "DELETE", "SAVEPOINT") or "FOR UPDATE" in q["sql"]]
     assert written == [] and Order.objects.count() == 0
+
+
+def test_a_product_withdrawn_after_the_checkout_page_is_refused_and_nothing_is_written(client, mug, coffee):
+    fill_cart(client, (mug, 1), (coffee, 1))
+    assert client.get(reverse("shop:checkout")).status_code == 200
+    mug.active = False
+    mug.save(update_fields=["active"])
+    response = client.post(reverse("shop:checkout"), VALID)
+    assert response.status_code == 302 and response["Location"] == reverse("shop:cart")
+    cart = client.get(reverse("shop:cart"))
+    assert "A product in your cart is no longer sold; please review your cart." in messages_of(cart)
+    assert "Coffee beans" in cart.content.decode() and "Stoneware mug" not in cart.content.decode()
+    coffee.refresh_from_db()
+    assert Order.objects.count() == 0 and coffee.stock == 40
