@@ -8,6 +8,8 @@ and renders with it (WeasyPrint fetches nothing from the network).
 """
 
 import json
+import logging
+import threading
 from pathlib import Path
 
 from django.template.loader import render_to_string
@@ -15,6 +17,8 @@ from django.template.loader import render_to_string
 from . import pdf_engine
 from .credit_notes import credit_note_for_display
 from .facturx import EINVOICE_KINDS, facturx_pdf
+
+logger = logging.getLogger(__name__)
 
 # A representative invoice (three lines, two VAT rates, every block of the
 # layout) that a worker process renders once when it starts.
@@ -64,3 +68,26 @@ def warm_up() -> None:
     after a warm-up with a few words, the first invoice still took 0.5 s of
     CPU against 0.18 s for the next ones)."""
     snapshot_to_pdf(snapshot=json.loads(WARM_UP_SNAPSHOT.read_text()))
+
+
+def warm_up_receipt() -> None:
+    """The warm-up of a web process, which renders receipts (on their first
+    download): the sample rendered as a receipt, which loads WeasyPrint, the
+    templates and the fonts, and not the factur-x library a receipt does not
+    use (invoices are rendered by the workers)."""
+    snapshot_to_pdf(snapshot=warm_up_receipt_snapshot())
+
+
+def warm_up_receipt_snapshot() -> dict:
+    snapshot = json.loads(WARM_UP_SNAPSHOT.read_text())
+    return {**snapshot, "kind": "receipt", "title": "Receipt", "amount_received": snapshot["totals"]["gross"]}
+
+
+def warm_up_in_background() -> None:
+    def run() -> None:
+        try:
+            warm_up_receipt()
+        except Exception:  # never keep a process from serving; its first render will say what is wrong
+            logger.exception("PDF engine warm-up failed")
+
+    threading.Thread(target=run, name="pdf-warm-up", daemon=True).start()

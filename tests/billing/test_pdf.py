@@ -166,6 +166,18 @@ def test_the_warm_up_sample_is_a_complete_one_page_e_invoice():
     assert xml_check_xsd(xml, flavor="factur-x", level="en16931")
 
 
+def test_a_web_process_warms_up_with_the_sample_as_a_receipt():
+    """Web processes render receipts (on their first download): they warm up
+    with the same sample printed as a receipt (config/wsgi.py)."""
+    from billing.rendering import warm_up_receipt, warm_up_receipt_snapshot
+
+    warm_up_receipt()
+    snapshot = warm_up_receipt_snapshot()
+    reader = PdfReader(io.BytesIO(snapshot_to_pdf(snapshot=snapshot)))
+    text = reader.pages[0].extract_text()
+    assert len(reader.pages) == 1 and "Receipt" in text and "Amount received" in text
+
+
 def test_document_html_has_no_whitespace_between_tags():
     """Rendered spaceless (WeasyPrint parses and then drops that whitespace on
     every render); the text between tags keeps its spaces."""
