@@ -37,6 +37,17 @@ def pytest_xdist_make_scheduler(config, log):
     return None
 
 
+def pytest_collection_modifyitems(session, config, items):
+    """Every test has a node id of its own: pytest-xdist hands tests out by
+    node id, so tests sharing one would silently run once (it happened to
+    schemathesis's generated tests on pytest 9)."""
+    seen, shared = set(), set()
+    for item in items:
+        (shared if item.nodeid in seen else seen).add(item.nodeid)
+    if shared:
+        raise pytest.UsageError(f"tests sharing a node id (only one of each would run under xdist): {sorted(shared)}")
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(request, django_test_environment, django_db_blocker, django_db_use_migrations, django_db_keepdb,
                     django_db_createdb, django_db_modify_db_settings):
