@@ -43,7 +43,8 @@ class LocalDateRangeFilter(filters.DateFilter):
         return qs.filter(**{f"{self.field_name}__gte": _local_midnight(value)})
 
 
-@extend_schema_field({"type": "string", "minLength": 1})
+# No NUL character: Django's form fields refuse it (a 400), so the schema says so.
+@extend_schema_field({"type": "string", "minLength": 1, "pattern": r"^[^\x00]+$"})
 class TextFilter(filters.CharFilter):
     """A text parameter: given, it must say something."""
 
