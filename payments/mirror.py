@@ -15,12 +15,16 @@ event was made, so here:
   discounts, which a payload names by id only) and for every other type,
   dj-stripe's way: the object as it is now.
 
+- after writing a payload, it looks again: an event about the same object
+  stored meanwhile may have been mirrored before this older payload was
+  written (two deliveries processed at once, as Stripe promises no order), so
+  then the object is fetched as it is now, which settles it. (An event stored
+  after that second look is processed after this write, and writes last.)
+
 dj-stripe still fetches what a payload lacks: a related object it has not
-mirrored yet (e.g. an invoice's charge), once. The window this leaves (an
-older payload mirrored just after a newer one that had not arrived when it
-looked) can only make the mirror of one object stale until its next event: the
-mirror serves pages and staff; documents and orders read Stripe's current
-state through the gateway, never the mirror.
+mirrored yet (e.g. an invoice's charge), once. The mirror serves pages and
+staff; documents and orders read Stripe's current state through the gateway,
+never the mirror.
 """
 
 from djstripe.models import Event as MirroredEvent
@@ -92,6 +96,11 @@ def event_mirror(*, event: WebhookEvent, data: dict) -> None:
         MirroredEvent.process(data)
         return
     model.sync_from_stripe_data(gateway.sdk_object(obj))
+    if newer_event_known(event):
+        # A newer event arrived while this payload was written, and may have
+        # been mirrored first: the object as it is now (and the Event row).
+        MirroredEvent.process(data)
+        return
     # The event as dj-stripe's process() stores it: the plain payload (its
     # `request` read as a dict).
     MirroredEvent.sync_from_stripe_data(data)

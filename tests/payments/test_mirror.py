@@ -101,6 +101,46 @@ def test_a_payload_older_than_a_known_event_is_not_mirrored_as_is(subscribed, st
     assert Subscription.objects.get(id=subscription_id).metadata == {"step": "now"}
 
 
+def test_a_newer_event_mirrored_while_an_older_payload_is_written_does_not_leave_the_older_one(
+    subscribed, stripe_emulator, stripe_webhooks, monkeypatch
+):
+    """Two deliveries about one subscription processed at once: the older
+    finds no newer event, then, while it writes its payload, the newer one is
+    stored and mirrored first. The older one's write must not stay last."""
+    api, subscription_id = subscribed
+    # Both events after the subscription's creation (a minute later), the older by 30 s.
+    emulator_control(stripe_emulator.url, "clock/advance", {"seconds": 60})
+    emulator_control(stripe_emulator.url, "webhooks/faults", {"action": "drop", "count": 100})
+    api.subscriptions.update(subscription_id, {"metadata": {"step": "now"}})
+    stripe_webhooks()
+    [latest] = [e for e in api.events.list({"type": "customer.subscription.updated"}).data
+                if e.data.object.metadata.get("step") == "now"]
+    data = json.loads(str(latest))
+    stale = json.loads(json.dumps(data))
+    stale["id"], stale["created"] = "evt_older_one", data["created"] - 30
+    stale["data"]["object"]["metadata"] = {"step": "a minute ago"}
+    older = inbox.event_store(stripe_id=stale["id"], event_type=stale["type"], body=json.dumps(stale),
+                              object_id=subscription_id, created=stale["created"])
+
+    real_sync = Subscription.sync_from_stripe_data.__func__
+    newer_processed = []
+
+    def sync_with_the_newer_event_arriving_meanwhile(cls, obj, *args, **kwargs):
+        if json.loads(str(obj)).get("metadata") == {"step": "a minute ago"} and not newer_processed:
+            newer = inbox.event_store(stripe_id=data["id"], event_type=data["type"], body=json.dumps(data),
+                                      object_id=subscription_id, created=data["created"])
+            newer_processed.append(inbox.event_process(event_id=newer.event_id).processed)
+            assert Subscription.objects.get(id=subscription_id).metadata == {"step": "now"}
+        return real_sync(cls, obj, *args, **kwargs)
+
+    monkeypatch.setattr(Subscription, "sync_from_stripe_data",
+                        classmethod(sync_with_the_newer_event_arriving_meanwhile))
+    assert inbox.event_process(event_id=older.event_id).processed
+    assert newer_processed == [True]
+    assert Subscription.objects.get(id=subscription_id).metadata == {"step": "now"}
+    assert MirroredEvent.objects.filter(id__in=[data["id"], stale["id"]]).count() == 2
+
+
 def test_a_payload_naming_what_dj_stripe_expands_by_id_only_is_fetched_instead():
     # An invoice payload names its discounts by id: dj-stripe's sync needs them
     # expanded, so that event is mirrored the fetching way.
