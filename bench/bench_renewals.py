@@ -166,7 +166,8 @@ def main() -> None:
     args = parser.parse_args()
     n = args.subscriptions
 
-    with tempfile.TemporaryDirectory(prefix="bench-renewals-") as tmp, Stack(Path(tmp), worker_concurrency=args.worker_concurrency) as stack:
+    with (tempfile.TemporaryDirectory(prefix="bench-renewals-") as tmp,
+          Stack(Path(tmp), worker_concurrency=args.worker_concurrency) as stack):
         api = stripe.StripeClient(KEY, base_addresses={"api": stack.emulator_url}, max_network_retries=2)
         counter = Counter(stack.env["DATABASE_URL"])
         [price] = api.v1.prices.list({"lookup_keys": ["coffee-club-plus-monthly"]}).data

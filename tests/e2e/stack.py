@@ -148,7 +148,8 @@ class Stack:
                             "--access-logfile", "-"])
         if self.worker:
             self._spawn("worker", [str(Path(PYTHON).parent / "celery"), "-A", "config", "worker", "--loglevel=INFO",
-                                   f"--concurrency={self.worker_concurrency}", "--without-mingle", "--without-gossip", "--without-heartbeat"])
+                                   f"--concurrency={self.worker_concurrency}", "--without-mingle", "--without-gossip",
+                                   "--without-heartbeat"])
         wait_http(self.url + "/")
         return self
 
