@@ -110,7 +110,9 @@ def test_checkout_form_errors_place_no_order(client, mug, changes, field, error)
     response = client.post(reverse("shop:checkout"), {**VALID, **changes})
     assert response.status_code == 200
     assert any(error in e for e in response.context["form"].errors[field])
-    assert error.split("“")[0] in response.content.decode()
+    page = response.content.decode()
+    assert error.split("“")[0] in page
+    assert "Please check the fields marked below." in page
     assert Order.objects.count() == 0
     mug.refresh_from_db()
     assert mug.stock == 5

@@ -117,7 +117,8 @@ def test_an_invalid_vat_id_is_a_form_error(settings, client, stripe_emulator, st
     response = client.post(billing_page(client, subscription), {
         "billing_name": "Ada Lovelace", "billing_country": "DE", "vat_id": "DE123", **FORM["DE"]})
     assert response.status_code == 200
-    assert "This VAT id is not valid" in response.content.decode()
+    page = response.content.decode()
+    assert "This VAT id is not valid" in page and "Please check the fields marked below." in page
     assert response.context["quote"] is None and vies.requests == []
     assert subscription_for_user(subscriber).stripe_data["metadata"]["vat_buyer_country"] == "FR"
 
