@@ -1,8 +1,10 @@
 """The first whole journey: from a product page to an invoice PDF in the account."""
 
+import email
 import io
 import re
 import time
+import urllib.request
 
 from pypdf import PdfReader
 
@@ -95,6 +97,18 @@ def test_buy_two_products_pay_and_download_the_invoice(stack, page):
         time.sleep(0.2)
     mail = next((m for m in stack.mails() if number in m), "")
     assert "customer@example.com" in mail and f"{number}.pdf" in mail
+
+    # The receipt is linked, not attached: its signed link, opened without a
+    # session (as from a mail client), renders it on this first download.
+    message = email.message_from_string(mail.split("-" * 79)[0].strip())
+    body = next(part.get_payload(decode=True).decode() for part in message.walk()
+                if part.get_content_type() == "text/plain")
+    receipt_number, receipt_url = re.search(r"Your receipt (RCT-\d{4}-\d{6}), which acknowledges the payment: (\S+)",
+                                            body).groups()
+    with urllib.request.urlopen(receipt_url, timeout=60) as response:
+        assert response.headers["Content-Type"] == "application/pdf"
+        receipt = " ".join("\n".join(p.extract_text() for p in PdfReader(io.BytesIO(response.read())).pages).split())
+    assert receipt_number in receipt and number in receipt and total in receipt
 
 
 def test_declined_card_leaves_the_order_unpaid_with_a_clear_message(stack, page):
