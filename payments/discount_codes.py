@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from djstripe.models import Coupon, PromotionCode
 
-from . import gateway
+from . import gateway, mirror
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ def discount_code_create(*, spec: DiscountCodeSpec, idempotency_key: str) -> Pro
         max_redemptions=None,  # the limit is the code's (one code per coupon here)
         redeem_by=None,
     )
-    Coupon.sync_from_stripe_data(coupon.raw)
+    mirror.object_sync(Coupon, coupon.raw)
     promo = gateway.promotion_code_create(
         idempotency_key=f"{idempotency_key}-code",
         coupon_id=coupon.id,
@@ -70,7 +70,7 @@ def discount_code_create(*, spec: DiscountCodeSpec, idempotency_key: str) -> Pro
         minimum_amount=spec.minimum_amount,
         minimum_amount_currency=spec.currency,
     )
-    mirrored = PromotionCode.sync_from_stripe_data(promo.raw)
+    mirrored = mirror.object_sync(PromotionCode, promo.raw)
     logger.info("discount code created: %s (%s, coupon %s)", spec.code, promo.id, coupon.id)
     return mirrored
 
@@ -79,7 +79,7 @@ def discount_code_deactivate(*, promotion_code_id: str) -> PromotionCode:
     """Deactivate a code at Stripe (orders already placed keep their discount) and mirror it."""
     promo = gateway.promotion_code_update(promotion_code_id, active=False,
                                           idempotency_key=f"{promotion_code_id}-deactivate")
-    return PromotionCode.sync_from_stripe_data(promo.raw)
+    return mirror.object_sync(PromotionCode, promo.raw)
 
 
 # ---------------------------------------------------------------------------
@@ -89,11 +89,11 @@ def discount_code_deactivate(*, promotion_code_id: str) -> PromotionCode:
 
 
 def on_promotion_code_event(obj: dict) -> None:
-    PromotionCode.sync_from_stripe_data(obj)
+    mirror.object_sync(PromotionCode, obj)
 
 
 def on_coupon_event(obj: dict) -> None:
-    Coupon.sync_from_stripe_data(obj)
+    mirror.object_sync(Coupon, obj)
 
 
 RECEIVERS_OF_DISCOUNT_CODES = {

@@ -10,7 +10,8 @@ while Stripe is called): of 50 workers given the same event, one runs it; a
 worker killed mid-run leaves a lease that expires, and the sweeper
 (payments.tasks.sweep_webhook_events) hands the event out again. The objects
 are mirrored into dj-stripe's models first (payments.mirror: from the payload
-where it is the newest known, else as dj-stripe fetches them); the receivers
+where it is the newest known, else fetched as Stripe has it now; no call to
+Stripe inside a transaction, dj-stripe's included); the receivers
 run after it, outside any transaction,
 each calling guarded, idempotent services. A failure is retried with a growing
 delay; after the last attempt the event is stuck until staff run it again.

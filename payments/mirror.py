@@ -1,50 +1,116 @@
-"""The mirror: dj-stripe's copy of Stripe's objects, kept from the events.
+"""The mirror: dj-stripe's copy of Stripe's objects, kept from the events,
+with no call to Stripe inside a database transaction.
 
-dj-stripe's own way (djstripe Event.process) fetches each event's object again
-from Stripe and syncs that: always the current state, at the cost of a call
-back to Stripe per event (two per renewal: the subscription and the invoice).
-An event's payload already holds its whole object as Stripe had it when the
-event was made, so here:
+dj-stripe's own way (djstripe Event.process) writes its Event row, then, in
+the same transaction, fetches the event's object again from Stripe and syncs
+it, fetching on the way every related object it has not mirrored yet. On
+SQLite that transaction holds the database's write lock for as long as Stripe
+takes to answer: every other writer (a checkout, another event) waits. So the
+mirror does what dj-stripe's event handlers do, type by type, but:
 
+- an object is synced with `object_sync`: dj-stripe's sync_from_stripe_data,
+  run so that a call to Stripe it would make inside one of its transactions
+  (a related object it has not mirrored yet, the account that owns the key)
+  is refused before it is sent; that read is then made outside any
+  transaction and the sync runs again, served its answer
+  (gateway.calls_outside_transactions). A sync needs a few rounds the first
+  time it meets an object's relations, none after;
 - invoices and subscriptions are mirrored from the stored payload, with no
-  call back, while it is the newest state known of that object: no other
-  event about it made later (or in the same second, when the order cannot be
-  told) has arrived;
-- otherwise (an older event delivered late or retried, as Stripe promises no
-  order; a payload without what dj-stripe expands, e.g. an invoice's
-  discounts, which a payload names by id only) and for every other type,
-  dj-stripe's way: the object as it is now.
-
+  call back, while it is the newest state known of that object (no other
+  event about it made later, or in the same second and stored later);
+- an event older than another one known about the same object is not
+  mirrored at all: the newer one writes (or has written) a newer state;
+- otherwise (two events of one second, whose order cannot be told; a payload
+  without what dj-stripe expands, e.g. an invoice's discounts, which a payload
+  names by id only; every other type) the object as it is now, fetched once,
+  outside any transaction;
 - after writing a payload, it looks again: an event about the same object
   stored meanwhile may have been mirrored before this older payload was
   written (two deliveries processed at once, as Stripe promises no order), so
-  then the object is fetched as it is now, which settles it. (An event stored
-  after that second look is processed after this write, and writes last.)
+  then the object is fetched as it is now, which settles it.
 
-dj-stripe still fetches what a payload lacks: a related object it has not
-mirrored yet (e.g. an invoice's charge), once. The mirror serves pages and
-staff; documents and orders read Stripe's current state through the gateway,
-never the mirror.
+The mirror serves pages and staff; documents and orders read Stripe's current
+state through the gateway, never the mirror.
 """
 
-from djstripe.models import Event as MirroredEvent
-from djstripe.models import Invoice, Subscription
+import logging
+
+from django.db.models import Q
+from djstripe import models as dj
+from djstripe.event_handlers import update_customer_helper
+from djstripe.settings import djstripe_settings
 
 from . import gateway
+from .gateway.client import CallInsideTransaction, call
 from .models import WebhookEvent
 
-# Event type prefix -> the dj-stripe model of the object its payload carries.
-FROM_PAYLOAD = {
-    "invoice": Invoice,
-    "customer.subscription": Subscription,  # .deleted too: the object, canceled
+logger = logging.getLogger(__name__)
+
+# Event type without its verb -> (dj-stripe's model of its object, the
+# object's name in the payload), for the types dj-stripe's handlers mirror.
+# Others (refund.*) are kept as dj-stripe keeps them: the Event row only.
+MIRRORED = {
+    "charge": (dj.Charge, "charge"),
+    "charge.dispute": (dj.Dispute, "dispute"),
+    "checkout.session": (dj.Session, "checkout.session"),
+    "coupon": (dj.Coupon, "coupon"),
+    "customer": (dj.Customer, "customer"),
+    "customer.subscription": (dj.Subscription, "subscription"),
+    "invoice": (dj.Invoice, "invoice"),
+    "payment_intent": (dj.PaymentIntent, "payment_intent"),
+    "payment_method": (dj.PaymentMethod, "payment_method"),
+    "promotion_code": (dj.PromotionCode, "promotion_code"),
+    "setup_intent": (dj.SetupIntent, "setup_intent"),
 }
+FROM_PAYLOAD = (dj.Invoice, dj.Subscription)
+# Calls to Stripe made before a sync, at most, however deep (a guard against
+# a loop; a renewal needs none, a first purchase a few).
+MAX_FETCHES = 25
 
 
-def _model_of(event_type: str):
-    prefix, _, verb = event_type.rpartition(".")
-    if prefix == "invoice" and verb == "deleted":  # a draft deleted: dj-stripe deletes the row
+class MirrorError(Exception):
+    """dj-stripe asked Stripe for something the mirror cannot fetch first."""
+
+
+# -- syncing one object --------------------------------------------------------
+
+
+def _outside_transactions(what: str, fn):
+    """Run `fn` (dj-stripe code) so that every call to Stripe it makes inside
+    one of its transactions is made before, outside any: refused, fetched
+    outside, then `fn` runs again and is served that answer."""
+    with gateway.calls_outside_transactions() as fetch_outside:
+        for _ in range(MAX_FETCHES):
+            try:
+                return fn()
+            except CallInsideTransaction as refused:
+                fetch_outside(refused)
+    raise MirrorError(f"{what}: more than {MAX_FETCHES} objects to fetch from Stripe")
+
+
+def object_sync(model, data: dict):
+    """dj-stripe's `model.sync_from_stripe_data(data)` (returns the row), with
+    every call to Stripe it needs made outside any transaction."""
+    # As the SDK object dj-stripe expects (its lists page on by themselves),
+    # but an event as dj-stripe's process() stores it: the plain payload.
+    data = data if model is dj.Event else gateway.sdk_object(data)
+    return _outside_transactions(f"{model.__name__} {data.get('id')}", lambda: model.sync_from_stripe_data(data))
+
+
+def current_sync(model, object_id: str):
+    """Mirror an object as Stripe has it now (dj-stripe's retrieve, with what
+    it expands); returns the row, or None when Stripe no longer has it."""
+    data = _outside_transactions(
+        f"{model.__name__} {object_id}",
+        lambda: call(f"{model.__name__} retrieve", lambda: model(id=object_id).api_retrieve(), missing_ok=True),
+    )
+    if data is None:  # gone at Stripe meanwhile; its deletion event removes it
+        logger.info("mirror: %s %s no longer exists at Stripe", model.__name__, object_id)
         return None
-    return FROM_PAYLOAD.get(prefix)
+    return object_sync(model, data)
+
+
+# -- mirroring an event --------------------------------------------------------
 
 
 def newer_event_known(event: WebhookEvent) -> bool:
@@ -57,6 +123,16 @@ def newer_event_known(event: WebhookEvent) -> bool:
         .exclude(pk=event.pk)
         .exists()
     )
+
+
+def superseded(event: WebhookEvent) -> bool:
+    """Whether another stored event about the same object will write, or has
+    written, a state at least as new: one made later, or one of the same
+    second stored after this one (that one fetches the object as it is now)."""
+    if not event.object_id or event.stripe_created is None:
+        return False
+    later = Q(stripe_created__gt=event.stripe_created) | Q(stripe_created=event.stripe_created, pk__gt=event.pk)
+    return WebhookEvent.objects.filter(later, object_id=event.object_id).exists()
 
 
 def _values_at(value, path: list[str]):
@@ -82,25 +158,47 @@ def payload_complete(model, obj: dict) -> bool:
     return True
 
 
+def _object_mirror(event: WebhookEvent, data: dict) -> None:
+    prefix, _, verb = data["type"].rpartition(".")
+    obj = (data.get("data") or {}).get("object") or {}
+    model, name = MIRRORED.get(prefix, (None, None))
+    object_id = obj.get("id")
+    if model is None or obj.get("object") != name or not object_id:
+        return
+    if model is dj.Customer:  # links the customer to its user, as dj-stripe does
+        update_customer_helper(obj.get("metadata") or {}, object_id, djstripe_settings.SUBSCRIBER_CUSTOMER_KEY)
+    deleted = verb == "deleted" and model is not dj.Subscription  # a deleted subscription is a canceled one
+    if model is dj.PaymentMethod and verb == "detached":
+        if object_id.startswith("card_"):
+            deleted = True  # a legacy card is deleted when detached
+        else:  # its one change, customer=null, is in the payload (dj-stripe's way)
+            object_sync(model, obj)
+            return
+    if deleted:
+        row = model.objects.filter(id=object_id).first()
+        if model is dj.Customer and row is not None:
+            # dj-stripe's purge asks Stripe to delete it (already done), then clears it here.
+            row.purge()
+        elif row is not None:
+            row.delete()
+        return
+    if superseded(event):
+        return
+    if model in FROM_PAYLOAD and payload_complete(model, obj) and not newer_event_known(event):
+        object_sync(model, obj)
+        if not newer_event_known(event):
+            return
+        # A newer event arrived while this payload was written, and may have
+        # been mirrored first: the object as it is now.
+    current_sync(model, object_id)
+
+
 def event_mirror(*, event: WebhookEvent, data: dict) -> None:
     """Mirror the event's object into dj-stripe's models, and dj-stripe's Event
     row once per event id (written last: an event whose object failed to
     mirror is mirrored again when it is retried)."""
-    if MirroredEvent.objects.filter(id=data["id"]).exists():
+    if dj.Event.objects.filter(id=data["id"]).exists():
         return  # mirrored by an earlier run of this event
-    model = _model_of(data["type"])
-    obj = (data.get("data") or {}).get("object") or {}
-    if model is None or not obj.get("id") or not payload_complete(model, obj) or newer_event_known(event):
-        # dj-stripe's way: its Event row and the object fetched as it is now,
-        # in dj-stripe's own transaction.
-        MirroredEvent.process(data)
-        return
-    model.sync_from_stripe_data(gateway.sdk_object(obj))
-    if newer_event_known(event):
-        # A newer event arrived while this payload was written, and may have
-        # been mirrored first: the object as it is now (and the Event row).
-        MirroredEvent.process(data)
-        return
-    # The event as dj-stripe's process() stores it: the plain payload (its
-    # `request` read as a dict).
-    MirroredEvent.sync_from_stripe_data(data)
+    _object_mirror(event, data)
+    # The event as dj-stripe's process() stores it: the plain payload.
+    object_sync(dj.Event, data)

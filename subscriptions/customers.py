@@ -13,7 +13,8 @@ from djstripe.models import Customer, Subscription
 
 from audit.services import audit_record
 from orders.services import BillingDetails
-from payments import gateway
+from payments import gateway, mirror
+from payments.exceptions import GatewayRequestRefused
 
 from .selectors import customer_for_user
 
@@ -27,9 +28,9 @@ def user_token(user) -> str:
 
 def customer_mirror(customer_id: str, *, user=None) -> Customer:
     """Mirror a Stripe customer (as Stripe has it now) and tie it to `user`."""
-    # dj-stripe reads it from Stripe itself, as its webhook receivers do (its
-    # sync walks the SDK's objects, e.g. paged lists).
-    customer = Customer.sync_from_stripe_data(Customer(id=customer_id).api_retrieve())
+    customer = mirror.current_sync(Customer, customer_id)
+    if customer is None:
+        raise GatewayRequestRefused(f"No such customer: {customer_id}")
     if user is not None and customer.subscriber_id != user.pk:
         Customer.objects.filter(pk=customer.pk).update(subscriber=user)
         customer.subscriber = user
@@ -62,7 +63,7 @@ def customer_get_or_create(*, user) -> Customer:
         metadata={"djstripe_subscriber": str(user.pk)},
         test_clock=clock_id,
     )
-    customer = Customer.sync_from_stripe_data(created.raw)
+    customer = mirror.object_sync(Customer, created.raw)
     Customer.objects.filter(pk=customer.pk).update(subscriber=user)
     customer.subscriber = user
     return customer
@@ -91,12 +92,15 @@ def customer_billing_set(customer: Customer, billing: BillingDetails) -> None:
                                        sort_keys=True).encode()).hexdigest()[:16]
     updated = gateway.customer_update_billing(customer.id, name=billing.name, address=address,
                                               idempotency_key=f"shop-customer-{customer.id}-billing-{digest}")
-    Customer.sync_from_stripe_data(updated.raw)
+    mirror.object_sync(Customer, updated.raw)
 
 
 def subscription_mirror(subscription_id: str) -> Subscription:
     """Mirror a subscription as Stripe has it now."""
-    return Subscription.sync_from_stripe_data(Subscription(id=subscription_id).api_retrieve())
+    subscription = mirror.current_sync(Subscription, subscription_id)
+    if subscription is None:
+        raise GatewayRequestRefused(f"No such subscription: {subscription_id}")
+    return subscription
 
 
 def subscription_audit(*, subscription: Subscription, actor, action: str, message: str, reason: str = "", **data) -> None:

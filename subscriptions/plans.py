@@ -23,7 +23,7 @@ from djstripe.models import Price, Product
 
 from billing.tax import SERVICES, VatTreatment, normalize_rate, unit_amount_charged, vat_category
 from billing.vat_rates import STANDARD
-from payments import gateway
+from payments import gateway, mirror
 
 INTERVAL_LABELS = {"month": "Monthly", "year": "Yearly", "week": "Weekly", "day": "Daily"}
 # Metadata on a plan's Stripe product: which shop plan it is, the seller's VAT
@@ -96,7 +96,7 @@ def plans_sync(*, catalogue: Iterable[PlanSpec] = PLAN_CATALOGUE) -> list[Price]
                           SUPPLY_METADATA_KEY: spec.supply},
             )
             products[spec.product_id] = product
-            Product.sync_from_stripe_data(product.raw)
+            mirror.object_sync(Product, product.raw)
         price = found.get(lookup_key)
         if price is None:
             price = gateway.price_create(
@@ -108,7 +108,7 @@ def plans_sync(*, catalogue: Iterable[PlanSpec] = PLAN_CATALOGUE) -> list[Price]
                 trial_period_days=spec.trial_days,
                 metadata={PLAN_METADATA_KEY: spec.key},
             )
-        mirrored.append(Price.sync_from_stripe_data(price.raw))
+        mirrored.append(mirror.object_sync(Price, price.raw))
     return mirrored
 
 
@@ -190,7 +190,7 @@ def buyer_price_get_or_create(*, plan_price: Price, treatment: VatTreatment) -> 
         return mirrored
     found = gateway.price_list_by_lookup_keys([lookup_key])
     if found:
-        return Price.sync_from_stripe_data(found[0].raw)
+        return mirror.object_sync(Price, found[0].raw)
     recurring = plan_price.recurring or {}
     amount = unit_amount_charged(price=int(plan_price.unit_amount or 0), seller_rate=seller_rate,
                                  treatment=treatment)
@@ -210,4 +210,4 @@ def buyer_price_get_or_create(*, plan_price: Price, treatment: VatTreatment) -> 
             VAT_TREATMENT_METADATA_KEY: treatment.kind,
         },
     )
-    return Price.sync_from_stripe_data(created.raw)
+    return mirror.object_sync(Price, created.raw)

@@ -1,8 +1,10 @@
 """Shared fixtures: a real Stripe emulator over HTTP, the SDK pointed at it,
 and (for webhook tests) a live Django server registered as its webhook endpoint."""
 
+import contextlib
 import json
 import time
+import traceback
 import urllib.request
 
 import pytest
@@ -115,9 +117,39 @@ def stripe_emulator(emulator_server):
     saved = (settings.STRIPE_API_BASE, stripe.api_base, stripe.upload_api_base)
     settings.STRIPE_API_BASE = emulator_server.url
     gateway.configure()
-    yield emulator_server
+    with no_stripe_call_inside_a_transaction() as calls_inside:
+        yield emulator_server
     settings.STRIPE_API_BASE = saved[0]
     stripe.api_base, stripe.upload_api_base = saved[1], saved[2]
+    if calls_inside:
+        pytest.fail("Stripe called inside a database transaction (ARCHITECTURE: no network inside a "
+                    "transaction):\n" + "\n\n".join(calls_inside), pytrace=False)
+
+
+@contextlib.contextmanager
+def no_stripe_call_inside_a_transaction():
+    """Every HTTP request to Stripe (the shop's client and dj-stripe's, in any
+    thread: the live server's too) made while the calling thread's database
+    connection is inside a transaction of the code's own (not the test case's
+    wrapping one) is recorded, with where it was made from."""
+    from payments.gateway import inside_a_transaction
+
+    calls_inside: list[str] = []
+    request = stripe.RequestsClient.request
+
+    def guarded(self, method, url, headers, post_data=None):
+        if inside_a_transaction():
+            stack = [f"{f.filename}:{f.lineno} {f.name}" for f in traceback.extract_stack()[:-1]
+                     if "/site-packages/stripe/" not in f.filename]
+            calls_inside.append(f"{method.upper()} {url}\n  " + "\n  ".join(stack[-14:]))
+        return request(self, method, url, headers, post_data)
+
+    guarded.unguarded = request  # for a test that records the calls itself
+    stripe.RequestsClient.request = guarded
+    try:
+        yield calls_inside
+    finally:
+        stripe.RequestsClient.request = request
 
 
 @pytest.fixture

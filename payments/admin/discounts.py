@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.options import csrf_protect_m
 from django.utils import timezone
 from djstripe.models import Coupon
 
@@ -185,6 +186,13 @@ class DiscountCodeAdmin(admin.ModelAdmin):
 
     def has_deactivate_permission(self, request):
         return request.user.has_perm("payments.add_discountcode")
+
+    @csrf_protect_m
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # Without ModelAdmin's transaction around the form: its clean() creates
+        # the code at Stripe (no call to Stripe is made inside a transaction),
+        # then mirrors it; the view itself writes nothing (save_model below).
+        return self._changeform_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request, obj, form, change):
         # Created (at Stripe, then mirrored) by the form's clean(); nothing to save.

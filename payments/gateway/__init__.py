@@ -20,7 +20,16 @@ from .checkout import (
     payment_intent_retrieve,
     setup_intent_retrieve,
 )
-from .client import UNAVAILABLE_MESSAGE, client, configure, sdk_object, signature_valid  # noqa: F401
+from .client import (  # noqa: F401
+    UNAVAILABLE_MESSAGE,
+    CallInsideTransaction,
+    calls_outside_transactions,
+    client,
+    configure,
+    inside_a_transaction,
+    sdk_object,
+    signature_valid,
+)
 from .discounts import coupon_create, coupon_retrieve, promotion_code_create, promotion_code_update
 from .refunds import dispute_update, file_create, refund_create, refund_list, refund_retrieve
 from .subscriptions import (
@@ -63,7 +72,8 @@ from .types import (
 from .webhooks import webhook_endpoint_create, webhook_endpoint_delete, webhook_endpoint_list
 
 __all__ = [
-    "UNAVAILABLE_MESSAGE", "Charge", "CheckoutSession", "Dispute", "Invoice", "InvoiceLine", "PaymentIntent",
+    "UNAVAILABLE_MESSAGE", "CallInsideTransaction", "inside_a_transaction", "calls_outside_transactions",
+    "Charge", "CheckoutSession", "Dispute", "Invoice", "InvoiceLine", "PaymentIntent",
     "Refund", "SetupIntent", "StripeFile", "StripeObject", "Subscription", "TestClock", "WebhookEndpoint",
     "checkout_session_create", "checkout_session_create_setup", "checkout_session_create_subscription",
     "checkout_session_expire", "checkout_session_retrieve", "client", "configure", "coupon_create",

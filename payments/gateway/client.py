@@ -8,13 +8,16 @@ our own (payments.exceptions) here, so nothing else ever sees one.
 import json
 import logging
 import random
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
 import stripe
 from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections
 from djstripe.settings import djstripe_settings
 
 from ..exceptions import GatewayError, GatewayRequestRefused, GatewayUnavailable, PaymentDeclined
@@ -30,13 +33,79 @@ RATE_LIMIT_FIRST_DELAY = 0.5
 RATE_LIMIT_MAX_DELAY = 4.0
 
 
+class CallInsideTransaction(Exception):  # noqa: N818  (a refusal, raised before anything is sent)
+    """A call to Stripe refused because the calling thread's database
+    connection is inside a transaction (see `calls_outside_transactions`)."""
+
+    def __init__(self, client, method: str, url: str, headers, post_data):
+        super().__init__(f"{method.upper()} {url} refused: it would be made inside a database transaction")
+        self.client, self.method, self.url, self.headers, self.post_data = client, method, url, headers, post_data
+
+
+_local = threading.local()
+
+
+def inside_a_transaction(using: str = DEFAULT_DB_ALIAS) -> bool:
+    """Whether this thread's connection is inside a transaction the code
+    opened (a test case's wrapping transaction does not count, as for
+    Django's `atomic(durable=True)`)."""
+    connection = connections[using]
+    if not connection.in_atomic_block:
+        return False
+    return any(not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks)
+
+
+@contextmanager
+def calls_outside_transactions() -> Iterator[Callable[[CallInsideTransaction], None]]:
+    """Within this block, a call to Stripe (ours or dj-stripe's, in this
+    thread) that would be made inside a transaction raises
+    CallInsideTransaction before anything is sent. The block's caller then
+    makes that request itself, outside any transaction, with the function
+    this yields, and runs its code again: the answer is served from here, in
+    the transaction or not, for the rest of the block. Only reads (GET) are
+    made so; a write refused stays refused (GatewayRequestRefused)."""
+    if getattr(_local, "answers", None) is not None:  # nested: the outer block's answers
+        yield _fetch_outside
+        return
+    _local.answers = {}
+    try:
+        yield _fetch_outside
+    finally:
+        _local.answers = None
+
+
+def _fetch_outside(refused: CallInsideTransaction) -> None:
+    key = (refused.method.lower(), refused.url)
+    if refused.method.lower() != "get" or key in _local.answers:
+        raise GatewayRequestRefused(str(refused), detail=str(refused), code="call_inside_transaction")
+    try:
+        _local.answers[key] = stripe.RequestsClient.request(
+            refused.client, refused.method, refused.url, refused.headers, refused.post_data
+        )
+    except stripe.APIConnectionError as e:
+        logger.warning("stripe unavailable during %s %s: %s", refused.method.upper(), refused.url, e)
+        raise GatewayUnavailable(UNAVAILABLE_MESSAGE, detail=str(e)) from e
+
+
+class _HTTPClient(stripe.RequestsClient):
+    def request(self, method, url, headers, post_data=None):
+        answers = getattr(_local, "answers", None)
+        if answers is not None:
+            answer = answers.get((method.lower(), url))
+            if answer is not None:
+                return answer
+            if inside_a_transaction():
+                raise CallInsideTransaction(self, method, url, headers, post_data)
+        return super().request(method, url, headers, post_data)
+
+
 def configure() -> None:
     """Point the SDK's global configuration (used by dj-stripe) at the configured Stripe."""
     stripe.api_base = settings.STRIPE_API_BASE or stripe.DEFAULT_API_BASE
     if settings.STRIPE_API_BASE:
         stripe.upload_api_base = settings.STRIPE_API_BASE
     stripe.max_network_retries = settings.STRIPE_MAX_NETWORK_RETRIES
-    stripe.default_http_client = stripe.RequestsClient(timeout=settings.STRIPE_TIMEOUT_SECONDS)
+    stripe.default_http_client = _HTTPClient(timeout=settings.STRIPE_TIMEOUT_SECONDS)
 
 
 @lru_cache(maxsize=4)
@@ -47,7 +116,7 @@ def _client_for(api_key: str, api_base: str, version: str, retries: int, timeout
         base_addresses=bases,
         stripe_version=version,
         max_network_retries=retries,
-        http_client=stripe.RequestsClient(timeout=timeout),
+        http_client=_HTTPClient(timeout=timeout),
     )
 
 

@@ -10,7 +10,7 @@ from django.urls import reverse
 from djstripe.models import WebhookEndpoint
 from djstripe.settings import djstripe_settings
 
-from payments import gateway
+from payments import gateway, mirror
 from payments.exceptions import GatewayError
 from payments.webhooks import enabled_events
 
@@ -67,5 +67,5 @@ class Command(BaseCommand):
             metadata={"djstripe_uuid": str(djstripe_uuid)},
             api_version=djstripe_settings.STRIPE_API_VERSION,
         )
-        endpoint = WebhookEndpoint.sync_from_stripe_data(created.raw, api_key=djstripe_settings.STRIPE_SECRET_KEY)
+        endpoint = mirror.object_sync(WebhookEndpoint, created.raw)
         say(self.style.SUCCESS(f"Registered webhook endpoint {endpoint.id}: {endpoint.url}"))
