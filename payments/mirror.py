@@ -35,7 +35,6 @@ state through the gateway, never the mirror.
 
 import logging
 
-from django.db.models import Q
 from djstripe import models as dj
 from djstripe.event_handlers import update_customer_helper
 from djstripe.settings import djstripe_settings
@@ -113,26 +112,30 @@ def current_sync(model, object_id: str):
 # -- mirroring an event --------------------------------------------------------
 
 
-def newer_event_known(event: WebhookEvent) -> bool:
-    """Whether another stored event about the same object was made after this
-    one, or in the same second (then which is newer cannot be told)."""
+def _events_as_new(event: WebhookEvent) -> list[tuple[int, int]] | None:
+    """The other stored events about the same object made in the same second
+    or later, as (pk, Stripe's time); None when the event cannot be placed."""
     if not event.object_id or event.stripe_created is None:
-        return True  # nothing to compare with: assume the payload may be stale
-    return (
+        return None
+    return list(
         WebhookEvent.objects.filter(object_id=event.object_id, stripe_created__gte=event.stripe_created)
         .exclude(pk=event.pk)
-        .exists()
+        .values_list("pk", "stripe_created")
     )
 
 
-def superseded(event: WebhookEvent) -> bool:
+def newer_event_known(event: WebhookEvent) -> bool:
+    """Whether another stored event about the same object was made after this
+    one, or in the same second (then which is newer cannot be told)."""
+    others = _events_as_new(event)
+    return others is None or bool(others)
+
+
+def superseded(event: WebhookEvent, others: list[tuple[int, int]] | None) -> bool:
     """Whether another stored event about the same object will write, or has
     written, a state at least as new: one made later, or one of the same
     second stored after this one (that one fetches the object as it is now)."""
-    if not event.object_id or event.stripe_created is None:
-        return False
-    later = Q(stripe_created__gt=event.stripe_created) | Q(stripe_created=event.stripe_created, pk__gt=event.pk)
-    return WebhookEvent.objects.filter(later, object_id=event.object_id).exists()
+    return any(created > event.stripe_created or pk > event.pk for pk, created in others or ())
 
 
 def _values_at(value, path: list[str]):
@@ -182,9 +185,10 @@ def _object_mirror(event: WebhookEvent, data: dict) -> None:
         elif row is not None:
             row.delete()
         return
-    if superseded(event):
+    others = _events_as_new(event)
+    if superseded(event, others):
         return
-    if model in FROM_PAYLOAD and payload_complete(model, obj) and not newer_event_known(event):
+    if model in FROM_PAYLOAD and payload_complete(model, obj) and others == []:
         object_sync(model, obj)
         if not newer_event_known(event):
             return
