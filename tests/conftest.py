@@ -89,6 +89,37 @@ def _media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path / "media")
 
 
+@pytest.fixture(autouse=True)
+def _no_mail_or_render_inside_a_transaction(monkeypatch):
+    """No test may send an e-mail (the SMTP conversation) or render a PDF
+    inside a transaction of the code's own: nothing slow or remote while
+    locks are held (ARCHITECTURE). A test case's wrapping transaction does
+    not count."""
+    from django.core.mail.backends import locmem
+
+    from billing import pdf_engine
+    from payments.gateway import inside_a_transaction
+
+    inside: list[str] = []
+
+    def guard(what, fn):
+        def guarded(*args, **kwargs):
+            if inside_a_transaction():
+                stack = [f"{f.filename}:{f.lineno} {f.name}" for f in traceback.extract_stack()[:-1]
+                         if "/site-packages/" not in f.filename]
+                inside.append(f"{what}\n  " + "\n  ".join(stack[-10:]))
+            return fn(*args, **kwargs)
+        return guarded
+
+    monkeypatch.setattr(locmem.EmailBackend, "send_messages",
+                        guard("an e-mail sent", locmem.EmailBackend.send_messages))
+    monkeypatch.setattr(pdf_engine, "html_to_pdf", guard("a PDF rendered", pdf_engine.html_to_pdf))
+    yield
+    if inside:
+        pytest.fail("inside a database transaction (ARCHITECTURE: nothing slow or remote inside a lock):\n"
+                    + "\n\n".join(inside), pytrace=False)
+
+
 @pytest.fixture(scope="session")
 def emulator_server():
     from stripe_emulator import EmulatorServer
