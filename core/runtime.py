@@ -16,8 +16,8 @@ def local_directories() -> list[Path]:
         for name in (database.get("NAME"), (database.get("TEST") or {}).get("NAME")):
             if name and str(name) != ":memory:" and not str(name).startswith("file:"):
                 folders.append(Path(name).parent)
-    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
-        options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
+    options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
+    if "data_folder_in" in options:  # the file broker (config/broker.py)
         folders += [Path(options[key]) for key in ("data_folder_in", "data_folder_out", "control_folder")]
     return folders
 

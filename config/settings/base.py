@@ -233,8 +233,10 @@ if REDIS_URL:
                                        "global_keyprefix": REDIS_KEY_PREFIX}
 else:
     # No server needed: messages are files under var/, shared by the web
-    # process, the worker and beat on one machine.
-    CELERY_BROKER_URL = "filesystem://"
+    # process, the worker and beat on one machine. kombu's filesystem
+    # transport, each message written whole before a worker can see it
+    # (config/broker.py).
+    CELERY_BROKER_URL = "shopfs://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_FILESYSTEM_BROKER_DIR),
         "data_folder_out": str(CELERY_FILESYSTEM_BROKER_DIR),
