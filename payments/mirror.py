@@ -68,7 +68,7 @@ MAX_FETCHES = 25
 
 
 class MirrorError(Exception):
-    """dj-stripe asked Stripe for something the mirror cannot fetch first."""
+    """A sync that needed more than MAX_FETCHES reads made first (a loop)."""
 
 
 # -- syncing one object --------------------------------------------------------
