@@ -74,16 +74,39 @@ class MirrorError(Exception):
 # -- syncing one object --------------------------------------------------------
 
 
+class RefusedReadsNotLogged(logging.Filter):
+    """dj-stripe logs, with its traceback, a read it catches and goes on
+    without (a product's features). A read refused inside a transaction is no
+    failure: the mirror makes it outside and runs the sync again. Attached to
+    dj-stripe's logger by PaymentsConfig.ready()."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not isinstance(error, CallInsideTransaction)
+
+
+
 def _outside_transactions(what: str, fn):
     """Run `fn` (dj-stripe code) so that every call to Stripe it makes inside
     one of its transactions is made before, outside any: refused, fetched
     outside, then `fn` runs again and is served that answer."""
-    with gateway.calls_outside_transactions() as fetch_outside:
-        for _ in range(MAX_FETCHES):
+    with gateway.calls_outside_transactions() as outside:
+        fetched = 0
+        while fetched <= MAX_FETCHES:
             try:
-                return fn()
+                result = fn()
             except CallInsideTransaction as refused:
-                fetch_outside(refused)
+                outside.fetch(refused)
+                fetched += 1
+                continue
+            # A refusal dj-stripe caught and went on without (it does for a
+            # product's features): fetched, and the sync run again.
+            unanswered = outside.unanswered()
+            if not unanswered:
+                return result
+            for refused in unanswered:
+                outside.fetch(refused)
+                fetched += 1
     raise MirrorError(f"{what}: more than {MAX_FETCHES} objects to fetch from Stripe")
 
 

@@ -55,47 +55,69 @@ def inside_a_transaction(using: str = DEFAULT_DB_ALIAS) -> bool:
     return any(not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks)
 
 
+class _Outside:
+    """What `calls_outside_transactions` yields: the reads refused in the
+    block, to be made outside any transaction (`fetch`), then served."""
+
+    def __init__(self):
+        self.answers: dict[tuple[str, str], tuple] = {}
+        self.refused: list[CallInsideTransaction] = []
+
+    def fetch(self, refused: CallInsideTransaction) -> None:
+        """Make a refused read now (outside any transaction) and keep its answer."""
+        key = (refused.method.lower(), refused.url)
+        if refused.method.lower() != "get" or key in self.answers:
+            raise GatewayRequestRefused(str(refused), detail=str(refused), code="call_inside_transaction")
+        try:
+            self.answers[key] = stripe.RequestsClient.request(
+                refused.client, refused.method, refused.url, refused.headers, refused.post_data
+            )
+        except stripe.APIConnectionError as e:
+            logger.warning("stripe unavailable during %s %s: %s", refused.method.upper(), refused.url, e)
+            raise GatewayUnavailable(UNAVAILABLE_MESSAGE, detail=str(e)) from e
+
+    def unanswered(self) -> list[CallInsideTransaction]:
+        """Reads refused since the last call that were not fetched: those the
+        code caught and went on without (dj-stripe does for a product's
+        features). Each once."""
+        pending = [r for r in self.refused if (r.method.lower(), r.url) not in self.answers]
+        self.refused = []
+        unique = {(r.method.lower(), r.url): r for r in pending}
+        return list(unique.values())
+
+
 @contextmanager
-def calls_outside_transactions() -> Iterator[Callable[[CallInsideTransaction], None]]:
+def calls_outside_transactions() -> Iterator[_Outside]:
     """Within this block, a call to Stripe (ours or dj-stripe's, in this
     thread) that would be made inside a transaction raises
-    CallInsideTransaction before anything is sent. The block's caller then
-    makes that request itself, outside any transaction, with the function
-    this yields, and runs its code again: the answer is served from here, in
-    the transaction or not, for the rest of the block. Only reads (GET) are
-    made so; a write refused stays refused (GatewayRequestRefused)."""
-    if getattr(_local, "answers", None) is not None:  # nested: the outer block's answers
-        yield _fetch_outside
+    CallInsideTransaction before anything is sent. The block's caller makes
+    that read itself, outside any transaction (`fetch`), and runs its code
+    again: the answer is served from here, in a transaction or not, for the
+    rest of the block. A refusal the code caught and went on without is kept
+    (`unanswered`). Only reads (GET) are made so; a write refused stays
+    refused (GatewayRequestRefused)."""
+    current = getattr(_local, "outside", None)
+    if current is not None:  # nested: the outer block's answers
+        yield current
         return
-    _local.answers = {}
+    _local.outside = _Outside()
     try:
-        yield _fetch_outside
+        yield _local.outside
     finally:
-        _local.answers = None
-
-
-def _fetch_outside(refused: CallInsideTransaction) -> None:
-    key = (refused.method.lower(), refused.url)
-    if refused.method.lower() != "get" or key in _local.answers:
-        raise GatewayRequestRefused(str(refused), detail=str(refused), code="call_inside_transaction")
-    try:
-        _local.answers[key] = stripe.RequestsClient.request(
-            refused.client, refused.method, refused.url, refused.headers, refused.post_data
-        )
-    except stripe.APIConnectionError as e:
-        logger.warning("stripe unavailable during %s %s: %s", refused.method.upper(), refused.url, e)
-        raise GatewayUnavailable(UNAVAILABLE_MESSAGE, detail=str(e)) from e
+        _local.outside = None
 
 
 class _HTTPClient(stripe.RequestsClient):
     def request(self, method, url, headers, post_data=None):
-        answers = getattr(_local, "answers", None)
-        if answers is not None:
-            answer = answers.get((method.lower(), url))
+        outside = getattr(_local, "outside", None)
+        if outside is not None:
+            answer = outside.answers.get((method.lower(), url))
             if answer is not None:
                 return answer
             if inside_a_transaction():
-                raise CallInsideTransaction(self, method, url, headers, post_data)
+                refused = CallInsideTransaction(self, method, url, headers, post_data)
+                outside.refused.append(refused)
+                raise refused
         return super().request(method, url, headers, post_data)
 
 

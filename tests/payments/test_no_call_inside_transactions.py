@@ -12,7 +12,7 @@ import json
 import pytest
 import stripe
 from django.db import transaction
-from djstripe.models import Customer, PaymentMethod, Subscription
+from djstripe.models import Customer, PaymentMethod, Product, Subscription
 
 from payments import gateway, inbox, mirror
 from payments.models import WebhookEvent
@@ -80,14 +80,29 @@ def test_a_read_refused_inside_a_transaction_is_not_sent_and_is_served_once_made
     mirror.object_sync(Customer, {**customer_at_stripe, "invoice_settings": {}})  # the account, the customer
     calls.clear()
     customer_id = customer_at_stripe["id"]
-    with gateway.calls_outside_transactions() as fetch_outside:
+    with gateway.calls_outside_transactions() as outside:
         with pytest.raises(gateway.CallInsideTransaction) as refused, transaction.atomic():
             Customer(id=customer_id).api_retrieve()
         assert calls == []  # nothing was sent
-        fetch_outside(refused.value)
+        outside.fetch(refused.value)
         with transaction.atomic():
             assert Customer(id=customer_id).api_retrieve()["email"] == "first@example.com"
     assert [(method, made_inside) for method, _, made_inside in calls] == [("GET", False)]
+
+
+def test_a_read_dj_stripe_catches_and_goes_on_without_is_made_outside_and_the_sync_run_again(
+    stripe_emulator, calls, caplog
+):
+    """dj-stripe syncs a product's features with a call it makes inside its
+    transaction and whose failure it only logs: refused there, it is made
+    outside and the sync runs again, rather than the features being lost."""
+    product = json.loads(str(gateway.client().v1.products.create({"name": "Beans", "id": "prod_beans_outside"})))
+    with caplog.at_level("WARNING", logger="djstripe"):
+        mirrored = mirror.object_sync(Product, product)
+    assert mirrored.id == "prod_beans_outside"
+    assert ("GET", "products/prod_beans_outside/features", False) in calls
+    assert not [call for call in calls if call[2]], "a call was made inside a transaction"
+    assert "Failed to fetch product features" not in caplog.text
 
 
 def test_of_two_events_of_one_second_only_the_one_stored_last_is_mirrored_as_stripe_has_it_now(
