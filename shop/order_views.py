@@ -1,13 +1,19 @@
 """The order's pages: the status page the customer comes back to from Stripe
-(it updates itself by polling the API's order status,
-/api/v1/orders/<reference>/status/), "Pay now" and "Cancel order" for an
-unpaid order, and Stripe's cancel return (which changes nothing: it shows the
-order page with both choices)."""
+(it learns the result from a stream of server-sent events, and polls the
+API's order status, /api/v1/orders/<reference>/status/, when the stream is
+not there), "Pay now" and "Cancel order" for an unpaid order, and Stripe's
+cancel return (which changes nothing: it shows the order page with both
+choices)."""
+
+import json
+import threading
+import time
+from dataclasses import asdict
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
-from django.http import Http404
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -94,9 +100,11 @@ def order_detail(request, reference):
         # links, so they open without a session too.
         document.download_url = signed_path(reverse("billing:document_pdf", args=[document.pk]))
     status_url = reverse("api:order-status", args=[order.reference])
+    stream_url = reverse("orders:status_stream", args=[order.reference])
     if by_link:
-        # The page polls its status with the link that opened it.
+        # The page asks for its status with the link that opened it.
         status_url = f"{status_url}?{LINK_PARAMETER}={request.GET[LINK_PARAMETER]}"
+        stream_url = f"{stream_url}?{LINK_PARAMETER}={request.GET[LINK_PARAMETER]}"
     return render(
         request,
         "orders/detail.html",
@@ -108,6 +116,7 @@ def order_detail(request, reference):
             "status": order_status(order),
             "payable": _payable(order),
             "status_url": status_url,
+            "stream_url": stream_url,
             "opened_by_link": by_link,
         },
     )
@@ -166,3 +175,71 @@ def checkout_cancelled(request, reference):
             f"{timezone.localtime(order.expires_at):%H:%M}: pay now, or cancel the order.",
         )
     return redirect(order.get_absolute_url())
+
+
+# -- the status page's stream of server-sent events ------------------------------
+
+# Streams open at once in this process: each holds one of gunicorn's threads
+# for up to ORDER_STATUS_STREAM_SECONDS, so only a few may; the others get a
+# 503 and their page polls the API's status instead, as without the stream.
+_stream_slots = threading.BoundedSemaphore(max(settings.ORDER_STATUS_STREAMS_PER_PROCESS, 1))
+
+
+class _StatusEvents:
+    """The order's status (the API's fields) as an event each time it
+    changes, read every ORDER_STATUS_STREAM_POLL_SECONDS from the database (no
+    Redis needed), until nothing more will change or the stream's time is up
+    (the browser's EventSource then opens a new one). Gives its slot back when
+    the response is closed, however it ends."""
+
+    def __init__(self, order_pk: int):
+        self.order_pk = order_pk
+        self._released = False
+
+    def __iter__(self):
+        deadline = time.monotonic() + settings.ORDER_STATUS_STREAM_SECONDS
+        beat = time.monotonic()
+        sent = None
+        yield "retry: 3000\n\n"  # the browser's wait before it opens a new stream
+        while True:
+            order = Order.objects.filter(pk=self.order_pk).first()
+            if order is None:
+                return
+            status = asdict(order_status(order))
+            if status != sent:
+                yield f"event: status\ndata: {json.dumps(status)}\n\n"
+                sent, beat = status, time.monotonic()
+            if status["done"] or time.monotonic() >= deadline:
+                return
+            if time.monotonic() - beat >= 15:  # a comment: proxies keep the connection open
+                yield ": still waiting\n\n"
+                beat = time.monotonic()
+            time.sleep(settings.ORDER_STATUS_STREAM_POLL_SECONDS)
+
+    def close(self) -> None:
+        if not self._released:
+            self._released = True
+            _stream_slots.release()
+
+
+@require_GET
+@never_cache
+def order_status_stream(request, reference):
+    """Server-sent events for the status page: it learns the payment's
+    result within a fraction of a second rather than at its next poll. Opens
+    for whoever may see the order page (its owner, the order this browser
+    opened, or the page's signed link)."""
+    try:
+        order = _order_or_404(request, reference)
+    except Http404:
+        order = order_get_by_reference(reference=reference)
+        if order is None or request_link_state(request, order.get_absolute_url()) != LinkState.VALID:
+            raise
+    if not _stream_slots.acquire(blocking=False):
+        response = HttpResponse("Too many streams open: ask the order's status instead.", status=503,
+                                content_type="text/plain")
+        response["Retry-After"] = "10"
+        return response
+    response = StreamingHttpResponse(_StatusEvents(order.pk), content_type="text/event-stream")
+    response["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
+    return response

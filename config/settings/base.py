@@ -346,6 +346,12 @@ ORDER_RESERVATION_MINUTES = env.int("ORDER_RESERVATION_MINUTES", default=30)
 # The order page, loaded back from Stripe, asks Stripe about its order at most
 # once per this many seconds (however many loads, by anyone holding the link).
 ORDER_STATUS_RECONCILE_INTERVAL = env.int("ORDER_STATUS_RECONCILE_INTERVAL", default=60)
+# The status page's server-sent events (shop.order_views.order_status_stream):
+# each open stream holds one of a web process's threads (gunicorn's gthread),
+# so a few per process at most; a page without one polls the API's status.
+ORDER_STATUS_STREAMS_PER_PROCESS = env.int("ORDER_STATUS_STREAMS_PER_PROCESS", default=2)
+ORDER_STATUS_STREAM_SECONDS = env.float("ORDER_STATUS_STREAM_SECONDS", default=20)
+ORDER_STATUS_STREAM_POLL_SECONDS = env.float("ORDER_STATUS_STREAM_POLL_SECONDS", default=0.25)
 # Signed links in e-mails (an order's page, a document's download; core.signed_links)
 # open without a session for this many seconds after they were sent.
 SIGNED_LINK_MAX_AGE = env.int("SIGNED_LINK_MAX_AGE", default=30 * 24 * 3600)

@@ -134,3 +134,31 @@ def test_declined_card_leaves_the_order_unpaid_with_a_clear_message(stack, page)
     pay(page, "4242 4242 4242 4242")
     page.locator("[data-role=status]", has_text="Paid").wait_for(timeout=60_000)
     page.snap("paid-after-retry")
+
+
+def test_the_order_page_learns_the_payment_from_its_stream_of_events(stack, page):
+    """The order page open while the payment is made elsewhere: with its polls
+    of the API's status blocked, only its server-sent events can tell it."""
+    from tests.payments.helpers import pay_session
+
+    sign_in(page, stack)
+    add_to_cart(page, stack, "French press 1 L", 1)
+    check_out(page)
+    session_id = re.search(r"/c/pay/(cs_[A-Za-z0-9_]+)", page.url).group(1)
+    polls = []
+
+    def no_poll(route):
+        polls.append(route.request.url)
+        route.abort()
+
+    page.route(re.compile(r"/api/v1/orders/[^/]+/status/"), no_poll)
+    page.goto(stack.url + "/account/")
+    with page.expect_response(lambda r: "/status/stream/" in r.url) as stream:
+        page.get_by_role("link", name=re.compile(r"ORD-\d+")).first.click()
+    assert stream.value.status == 200 and stream.value.headers["content-type"] == "text/event-stream"
+    assert "Awaiting payment" in page.locator("[data-role=status]").inner_text()
+
+    pay_session(stack.emulator_url, session_id)  # paid elsewhere (another tab, a phone)
+    page.locator("[data-role=status]", has_text="Paid").wait_for(timeout=30_000)
+    page.get_by_role("link", name=re.compile(r"Invoice INV-")).wait_for(timeout=30_000)
+    page.snap("paid-told-by-the-stream")
