@@ -25,6 +25,12 @@
       errorEl.textContent = data.payment_error;
       errorEl.hidden = false;
     }
+    if (data.final) {
+      // Paid, failed, cancelled or expired: "Pay now" and "Cancel order" no
+      // longer apply, even before the page shows the rest.
+      var actions = root.querySelector("[data-role=pay-actions]");
+      if (actions) { actions.remove(); }
+    }
     // A paid order is shown once its invoice is issued too.
     if (data.final && (data.status !== "paid" || data.documents_ready)) {
       reloading = true;
