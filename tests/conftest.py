@@ -3,6 +3,7 @@ and (for webhook tests) a live Django server registered as its webhook endpoint.
 
 import contextlib
 import json
+import threading
 import time
 import traceback
 import urllib.request
@@ -12,6 +13,24 @@ import stripe
 from django.conf import settings
 
 EMULATOR_KEY = "sk_test_emulatorOfflineShopKey000000000"
+
+
+def _thread_local_join_guard() -> None:
+    """Celery keeps "a task is running here, do not wait on a result" in one
+    process-wide flag, set and restored around each eager task. In tests the
+    live server's threads run eager tasks (webhooks) while the test's thread
+    runs its own: two overlapping runs restore it out of order and leave it
+    set, and a later `result.get()` in the test raises "Never call
+    result.get() within a task!" (the sweep test's old flake, reproduced). A
+    worker runs one task at a time per process; here, per thread."""
+    import celery.result
+
+    flag = threading.local()
+    celery.result.task_join_will_block = lambda: getattr(flag, "blocks", False)
+    celery.result._set_task_join_will_block = lambda blocks: setattr(flag, "blocks", blocks)
+
+
+_thread_local_join_guard()
 # Fixtures kept beside the fake servers they start (`vies`: a local VIES).
 pytest_plugins = ["tests.vies_server"]
 
@@ -89,6 +108,13 @@ def _media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path / "media")
 
 
+def _call_site(what: str, skip: str, depth: int) -> str:
+    """`what`, and the `depth` innermost frames that led to it (without the
+    frames of files under `skip`): where a test guard caught something."""
+    stack = [f"{f.filename}:{f.lineno} {f.name}" for f in traceback.extract_stack()[:-2] if skip not in f.filename]
+    return f"{what}\n  " + "\n  ".join(stack[-depth:])
+
+
 @pytest.fixture(autouse=True)
 def _no_mail_or_render_inside_a_transaction(monkeypatch):
     """No test may send an e-mail (the SMTP conversation) or render a PDF
@@ -105,9 +131,7 @@ def _no_mail_or_render_inside_a_transaction(monkeypatch):
     def guard(what, fn):
         def guarded(*args, **kwargs):
             if inside_a_transaction():
-                stack = [f"{f.filename}:{f.lineno} {f.name}" for f in traceback.extract_stack()[:-1]
-                         if "/site-packages/" not in f.filename]
-                inside.append(f"{what}\n  " + "\n  ".join(stack[-10:]))
+                inside.append(_call_site(what, "/site-packages/", 10))
             return fn(*args, **kwargs)
         return guarded
 
@@ -170,9 +194,7 @@ def no_stripe_call_inside_a_transaction():
 
     def guarded(self, method, url, headers, post_data=None):
         if inside_a_transaction():
-            stack = [f"{f.filename}:{f.lineno} {f.name}" for f in traceback.extract_stack()[:-1]
-                     if "/site-packages/stripe/" not in f.filename]
-            calls_inside.append(f"{method.upper()} {url}\n  " + "\n  ".join(stack[-14:]))
+            calls_inside.append(_call_site(f"{method.upper()} {url}", "/site-packages/stripe/", 14))
         return request(self, method, url, headers, post_data)
 
     guarded.unguarded = request  # for a test that records the calls itself
