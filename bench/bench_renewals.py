@@ -18,7 +18,11 @@ a real Celery worker with --concurrency=2), on a throwaway database
    is rendered on its first download, so none is waited for here);
 3. measured: seconds until every renewal invoice is issued, and until every
    one has its PDF and its receipt; invoices per second; the worker's peak
-   memory (VmHWM of the worker's main and pool processes, from /proc).
+   memory (VmHWM of the worker's main and pool processes, from /proc); the CPU
+   seconds each part used meanwhile (worker, web, emulator, database and
+   Redis servers, from /proc), per renewal, and how busy the machine's CPUs
+   were: on a machine whose CPUs are all busy, the time is what the CPU work
+   per renewal allows, and more workers cannot shorten it.
 
 Prints the figures and writes bench/results/renewals.json.
 """
@@ -147,6 +151,69 @@ def worker_processes(stack) -> list[int]:
     return pids
 
 
+class CPUTime:
+    """CPU seconds used by the stack's processes (grouped by the session each
+    was started in: the emulator, the web server, the worker) and by the
+    database and Redis servers, between `start()` and the last `sample()`;
+    and how busy the machine's CPUs were. Processes that exit in between keep
+    the time of their last sample."""
+
+    TICK = os.sysconf("SC_CLK_TCK")
+
+    def __init__(self, stack):
+        self.groups = {process.pid: name for name, process in stack.processes.items()}
+        self.first: dict[int, float] = {}
+        self.last: dict[int, tuple[str, float]] = {}
+        self.machine = (0, 0)
+
+    @staticmethod
+    def _machine() -> tuple[int, int]:
+        """(busy, total) jiffies of all CPUs since boot."""
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        idle = fields[3] + fields[4]  # idle + iowait
+        return sum(fields) - idle, sum(fields)
+
+    def _scan(self) -> dict[int, tuple[str, float]]:
+        found = {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                name = (entry / "comm").read_text().strip()
+            except OSError:
+                continue
+            group = self.groups.get(int(fields[3]))
+            if group is None:
+                group = ("database server" if name == "postgres"
+                         else "redis server" if name == "redis-server" else None)
+            if group:
+                found[int(entry.name)] = (group, (int(fields[11]) + int(fields[12])) / self.TICK)
+        return found
+
+    def start(self) -> None:
+        self.first = {pid: seconds for pid, (_, seconds) in self._scan().items()}
+        self.machine = self._machine()
+
+    def sample(self) -> None:
+        self.last.update(self._scan())
+        self.machine_now = self._machine()
+
+    def figures(self, renewals: int) -> dict:
+        by_group: dict[str, float] = {}
+        for pid, (group, seconds) in self.last.items():
+            by_group[group] = by_group.get(group, 0.0) + seconds - self.first.get(pid, 0.0)
+        busy = self.machine_now[0] - self.machine[0]
+        total = self.machine_now[1] - self.machine[1]
+        return {
+            "cpu_seconds": {group: round(seconds, 1) for group, seconds in
+                            sorted(by_group.items(), key=lambda item: -item[1])},
+            "worker_cpu_ms_per_renewal": round(by_group.get("worker", 0.0) * 1000 / renewals, 1),
+            "all_processes_cpu_ms_per_renewal": round(sum(by_group.values()) * 1000 / renewals, 1),
+            "machine_cpus_busy_percent": round(100 * busy / total, 1) if total else None,
+        }
+
+
 def vm_hwm_kib(pid: int) -> int:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -198,6 +265,8 @@ def main() -> None:
 
         print(f"advancing the clock across the month boundary ({n} renewals)…", flush=True)
         sessions_before = counter.sessions()
+        cpu = CPUTime(stack)
+        cpu.start()
         t0, t0_wall = time.monotonic(), time.time()
         api.v1.test_helpers.test_clocks.advance(clock.id, {"frozen_time": period_end + 3600})
         while api.v1.test_helpers.test_clocks.retrieve(clock.id).status != "ready":
@@ -210,6 +279,7 @@ def main() -> None:
             issued, invoices_rendered, receipts, emailed = counter.counts()
             for pid in worker_processes(stack):
                 peak[pid] = max(peak.get(pid, 0), vm_hwm_kib(pid))
+            cpu.sample()
             now = time.monotonic() - t0
             if issued_at is None and issued >= n:
                 issued_at = now
@@ -223,6 +293,7 @@ def main() -> None:
             time.sleep(0.5)
         for pid in worker_processes(stack):
             peak[pid] = max(peak.get(pid, 0), vm_hwm_kib(pid))
+        cpu.sample()
         issued, invoices_rendered, receipts, emailed = counter.counts()
         deliveries = control(stack, "deliveries", method="GET").get("data", [])
         failed = sum(1 for d in deliveries if (d.get("status_code") or 0) >= 500)
@@ -252,6 +323,9 @@ def main() -> None:
                 "pool_max": round(max((v for p, v in peak.items() if p != worker_main), default=0) / 1024, 1),
                 "pool_processes": len(peak) - 1,
             },
+            # Where the CPU went from the clock advance to the last PDF (the
+            # machine's CPUs are shared by all of these and the benchmark).
+            **cpu.figures(n),
             "completed": rendered_at is not None,
         }
         report("renewals", figures)
