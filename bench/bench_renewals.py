@@ -1,6 +1,6 @@
 """Benchmark: a month's renewals on one Stripe test clock.
 
-    .venv/bin/python bench/bench_renewals.py [--subscriptions 1000] [--timeout 1800]
+    .venv/bin/python bench/bench_renewals.py [--subscriptions 200 1000] [--timeout 1800]
 
 Runs the whole stack as processes (tests/e2e/stack.py: the emulator, gunicorn,
 a real Celery worker with --concurrency=2), on a throwaway database
@@ -24,7 +24,10 @@ a real Celery worker with --concurrency=2), on a throwaway database
    were: on a machine whose CPUs are all busy, the time is what the CPU work
    per renewal allows, and more workers cannot shorten it.
 
-Prints the figures and writes bench/results/renewals.json.
+One run per --subscriptions number (200 and 1,000 by default, to show how it
+scales), each on a fresh stack and database. Target: 1,000 renewals with every
+invoice issued and rendered <= 60 s after the clock advance. Prints the
+figures and writes bench/results/renewals.json.
 """
 
 import argparse
@@ -224,15 +227,42 @@ def vm_hwm_kib(pid: int) -> int:
     return 0
 
 
+TARGET_SUBSCRIPTIONS, TARGET_SECONDS = 1000, 60
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--subscriptions", type=int, default=1000)
+    parser.add_argument("--subscriptions", type=int, nargs="+", default=[200, 1000],
+                        help="one run per number, each on a fresh stack and database (default: 200 1000)")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds to wait for every document")
     parser.add_argument("--worker-concurrency", type=int, default=2,
                         help="the worker's pool processes (the Procfile's --concurrency)")
     args = parser.parse_args()
-    n = args.subscriptions
+    runs = [run(n, args) for n in args.subscriptions]
+    target = next((r for r in runs if r["subscriptions"] == TARGET_SUBSCRIPTIONS), None)
+    report("renewals", {
+        "database": runs[0]["database"],
+        "broker": runs[0]["broker"],
+        "worker_concurrency": args.worker_concurrency,
+        # How it scales: the same figures per renewal at each size.
+        "scaling": {str(r["subscriptions"]): {
+            "seconds_until_all_pdfs_rendered": r["seconds_until_all_pdfs_rendered"],
+            "ms_per_renewal": round(r["seconds_until_all_pdfs_rendered"] * 1000 / r["subscriptions"], 1)
+            if r["seconds_until_all_pdfs_rendered"] else None,
+            "all_processes_cpu_ms_per_renewal": r["all_processes_cpu_ms_per_renewal"],
+            "worker_peak_rss_mib": r["worker_peak_rss_mib"],
+        } for r in runs},
+        "target": {
+            "subscriptions": TARGET_SUBSCRIPTIONS, "seconds": TARGET_SECONDS,
+            "met": None if target is None else bool(
+                target["completed"] and target["seconds_until_all_pdfs_rendered"] <= TARGET_SECONDS),
+        },
+        "runs": runs,
+    })
 
+
+def run(n: int, args) -> dict:
+    """One clock advance over `n` subscriptions on a fresh stack; its figures."""
     with (tempfile.TemporaryDirectory(prefix="bench-renewals-") as tmp,
           Stack(Path(tmp), worker_concurrency=args.worker_concurrency) as stack):
         api = stripe.StripeClient(KEY, base_addresses={"api": stack.emulator_url}, max_network_retries=2)
@@ -303,7 +333,6 @@ def main() -> None:
             "database": "postgresql" if stack.env["DATABASE_URL"].startswith("postgres") else "sqlite",
             "broker": "redis" if os.environ.get("REDIS_URL") else "filesystem",
             "subscriptions": n,
-            "worker_concurrency": args.worker_concurrency,
             "gunicorn": {"workers": stack.web_workers, "threads": stack.threads},
             "setup_seconds": round(setup_seconds, 1),
             "clock_advance_seconds": round(clock_seconds, 2),
@@ -328,7 +357,11 @@ def main() -> None:
             **cpu.figures(n),
             "completed": rendered_at is not None,
         }
-        report("renewals", figures)
+        print(f"{n} renewals: every invoice issued at {figures['seconds_until_all_invoices_issued']} s, every PDF at "
+              f"{figures['seconds_until_all_pdfs_rendered']} s; {figures['all_processes_cpu_ms_per_renewal']} ms of CPU "
+              f"per renewal ({figures['worker_cpu_ms_per_renewal']} in the worker), CPUs "
+              f"{figures['machine_cpus_busy_percent']}% busy", flush=True)
+        return figures
 
 
 if __name__ == "__main__":
