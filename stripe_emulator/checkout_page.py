@@ -29,6 +29,8 @@ fieldset{border:0;padding:0;margin:16px 0 0}legend{font-weight:600;font-size:14p
 def _html(title, body, status=200):
     page = (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+            # No icon of its own: without this, browsers ask for /favicon.ico (a 404).
+            f"<link rel=\"icon\" href=\"data:,\">"
             f"<title>{escape(title)}</title><style>{STYLE}</style></head>"
             f"<body><main>{body}</main></body></html>")
     return html(status, page)

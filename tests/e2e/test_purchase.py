@@ -55,6 +55,11 @@ def pay(page, card: str):
 
 
 def test_buy_two_products_pay_and_download_the_invoice(stack, page):
+    # What the browser reports as errors on the way (a resource that fails
+    # to load, a script error): none, on the shop's pages or the payment page.
+    console_errors = []
+    page.on("console", lambda message: message.type == "error" and console_errors.append(
+        f"{page.url}: {message.text} ({message.location.get('url')})"))
     sign_in(page, stack)
     # Two VAT rates: coffee at 5.5 %, a mug at 20 %.
     first = add_to_cart(page, stack, "Colombia Huila, whole beans 1 kg", 1)
@@ -74,6 +79,7 @@ def test_buy_two_products_pay_and_download_the_invoice(stack, page):
     invoice_link.wait_for(timeout=60_000)
     page.snap("status-paid")
     number = re.search(r"INV-\d{4}-\d{6}", invoice_link.inner_text()).group(0)
+    assert console_errors == []
 
     # The account lists this order's invoice (among the customer's documents).
     page.goto(stack.url + "/account/")
