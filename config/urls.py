@@ -1,5 +1,7 @@
 from django.conf import settings
 from django.contrib import admin
+from django.http import HttpResponsePermanentRedirect
+from django.templatetags.static import static as static_url
 from django.urls import include, path
 
 from shop.auth_views import PasswordResetConfirmView
@@ -23,6 +25,9 @@ urlpatterns = [
     path("api/", include("api.urls")),
     path("", include("subscriptions.urls")),
     path("", include("shop.urls")),
+    # Browsers ask for /favicon.ico on pages that name no icon (the admin's,
+    # a PDF opened in a tab): the shop's icon, not a 404.
+    path("favicon.ico", lambda request: HttpResponsePermanentRedirect(static_url("shop/img/favicon.svg"))),
 ]
 
 if settings.DEBUG:

@@ -110,6 +110,17 @@ def test_base_layout_has_nav_cart_count_and_sign_in(client, mug):
     assert "http://" not in html.split("<body")[0] and "https://" not in html.split("<body")[0]
 
 
+def test_favicon_ico_is_the_shops_icon(client):
+    """Pages that name no icon (the admin's, a PDF in a tab) make browsers ask
+    for /favicon.ico: it leads to the shop's icon, not a 404."""
+    from django.contrib.staticfiles import finders
+
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"] == "/static/shop/img/favicon.svg"
+    assert finders.find("shop/img/favicon.svg")
+
+
 def test_shop_name_from_setting(client, settings, mug):
     settings.SHOP_NAME = "Café Bleu"
     html = client.get(reverse("shop:product_list")).content.decode()
