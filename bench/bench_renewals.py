@@ -167,7 +167,7 @@ class CPUTime:
         self.groups = {process.pid: name for name, process in stack.processes.items()}
         self.first: dict[int, float] = {}
         self.last: dict[int, tuple[str, float]] = {}
-        self.machine = (0, 0)
+        self.machine = self.machine_now = (0, 0)
 
     @staticmethod
     def _machine() -> tuple[int, int]:

@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.contrib import admin
-from django.http import HttpResponsePermanentRedirect
+from django.http import HttpResponseRedirect
 from django.templatetags.static import static as static_url
 from django.urls import include, path
 
@@ -26,8 +26,9 @@ urlpatterns = [
     path("", include("subscriptions.urls")),
     path("", include("shop.urls")),
     # Browsers ask for /favicon.ico on pages that name no icon (the admin's,
-    # a PDF opened in a tab): the shop's icon, not a 404.
-    path("favicon.ico", lambda request: HttpResponsePermanentRedirect(static_url("shop/img/favicon.svg"))),
+    # a PDF opened in a tab): the shop's icon, not a 404. Not a permanent
+    # redirect: in production the icon's URL carries its content's hash.
+    path("favicon.ico", lambda request: HttpResponseRedirect(static_url("shop/img/favicon.svg"))),
 ]
 
 if settings.DEBUG:

@@ -116,7 +116,7 @@ def test_favicon_ico_is_the_shops_icon(client):
     from django.contrib.staticfiles import finders
 
     response = client.get("/favicon.ico")
-    assert response.status_code == 301
+    assert response.status_code == 302
     assert response["Location"] == "/static/shop/img/favicon.svg"
     assert finders.find("shop/img/favicon.svg")
 
